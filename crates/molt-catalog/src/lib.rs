@@ -1,0 +1,9 @@
+//! The catalogue's application services. The CLI and the HTTP API both call
+//! these, so every business rule (validation, content addressing, duplicate
+//! detection, token handling) lives here and not in a handler.
+
+mod ingest;
+mod tokens;
+
+pub use ingest::{Catalog, IngestError, StagedAudio};
+pub use tokens::{hash_token, issue_token, IssuedToken};

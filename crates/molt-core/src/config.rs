@@ -1,0 +1,304 @@
+//! Configuration: defaults, then `molt.toml`, then `MOLT_*` environment
+//! variables (`MOLT_SERVER__LISTEN` sets `server.listen`). The caller reads the
+//! file and the environment; this module only merges and checks them.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::path::PathBuf;
+use toml::Value;
+
+/// Environment variables with this prefix override the file.
+pub const ENV_PREFIX: &str = "MOLT_";
+/// Names under the prefix that are not configuration keys.
+pub const ENV_RESERVED: &[&str] = &["MOLT_CONFIG", "MOLT_LOG"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database, assets, backups and models live.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub audio: AudioConfig,
+    pub log: LogConfig,
+    pub telegram: TelegramConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// Most songs an anonymous caller gets in one page.
+    pub anonymous_page_limit: u32,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// SQLite waits this long for a lock held by another process.
+    pub busy_timeout_ms: u64,
+    /// Further attempts after a busy timeout, before a clear error.
+    pub lock_retries: u32,
+    pub read_connections: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    pub max_bytes: u64,
+    pub min_duration_secs: f64,
+    pub max_duration_secs: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `molt=debug,tower_http=info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    pub bot_token: Option<Secret>,
+    pub chat_id: Option<String>,
+}
+
+/// A secret value. It serialises and debug-prints as `[redacted]`, so no
+/// config dump or log line can leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./molt-data"),
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            audio: AudioConfig::default(),
+            log: LogConfig::default(),
+            telegram: TelegramConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: "127.0.0.1:8080".into(), anonymous_page_limit: 20, shutdown_grace_secs: 10 }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { busy_timeout_ms: 5_000, lock_retries: 3, read_connections: 4 }
+    }
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig { max_bytes: 200 * 1024 * 1024, min_duration_secs: 1.0, max_duration_secs: 3_600.0 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+/// Why a configuration could not be built. Messages name the key, never its value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("molt.toml: {0}")]
+    File(String),
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Merge the defaults, the optional file text and `MOLT_*` pairs.
+    pub fn load<I>(file_text: Option<&str>, env: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut tree = Value::try_from(Config::default()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(text) = file_text {
+            let file: Value = toml::from_str(text).map_err(|e| ConfigError::File(e.to_string()))?;
+            merge(&mut tree, file);
+        }
+        let mut vars: Vec<_> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !ENV_RESERVED.contains(&k.as_str()))
+            .collect();
+        vars.sort();
+        for (var, raw) in vars {
+            apply_env(&mut tree, &var, &raw)?;
+        }
+        let config: Config =
+            tree.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.store.read_connections == 0 {
+            return bad("store.read_connections must be at least 1");
+        }
+        if self.audio.max_bytes == 0 {
+            return bad("audio.max_bytes must be positive");
+        }
+        if !(self.audio.min_duration_secs >= 0.0
+            && self.audio.min_duration_secs < self.audio.max_duration_secs)
+        {
+            return bad("audio.min_duration_secs must be below audio.max_duration_secs");
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not render: {e}"))
+    }
+}
+
+/// Overlay `over` onto `base`, table by table.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Table(base), Value::Table(over)) => {
+            for (key, value) in over {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// `MOLT_SERVER__LISTEN=…` sets `server.listen`. The value takes the type of
+/// the default it replaces, so `MOLT_TELEGRAM__CHAT_ID=-100123` stays a string.
+fn apply_env(tree: &mut Value, var: &str, raw: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = var[ENV_PREFIX.len()..].split("__").map(|p| p.to_ascii_lowercase()).collect();
+    let env_err = |message: String| ConfigError::Env { var: var.to_string(), message };
+    let (leaf, parents) = path.split_last().ok_or_else(|| env_err("empty key".into()))?;
+    let mut table = tree.as_table_mut().ok_or_else(|| env_err("config is not a table".into()))?;
+    for part in parents {
+        table = table
+            .get_mut(part)
+            .and_then(Value::as_table_mut)
+            .ok_or_else(|| env_err(format!("unknown configuration section `{part}`")))?;
+    }
+    let value = match table.get(leaf) {
+        Some(Value::Integer(_)) => raw.trim().parse().map(Value::Integer).map_err(|_| "an integer"),
+        Some(Value::Float(_)) => raw.trim().parse().map(Value::Float).map_err(|_| "a number"),
+        Some(Value::Boolean(_)) => raw.trim().parse().map(Value::Boolean).map_err(|_| "true or false"),
+        Some(Value::Table(_)) => Err("a section, not a value"),
+        _ => Ok(Value::String(raw.to_string())),
+    }
+    .map_err(|expected| env_err(format!("expected {expected}")))?;
+    table.insert(leaf.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_config() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./molt-data"));
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let file =
+            "data_dir = \"/srv/molt\"\n[server]\nlisten = \"0.0.0.0:9000\"\n[store]\nbusy_timeout_ms = 10\n";
+        let c = Config::load(
+            Some(file),
+            env(&[
+                ("MOLT_SERVER__LISTEN", "127.0.0.1:1"),
+                ("MOLT_AUDIO__MAX_BYTES", "1024"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/srv/molt"));
+        assert_eq!(c.server.listen, "127.0.0.1:1");
+        assert_eq!(c.store.busy_timeout_ms, 10);
+        assert_eq!(c.audio.max_bytes, 1024);
+    }
+
+    #[test]
+    fn typos_and_wrong_types_are_named() {
+        let err = Config::load(Some("[server]\nlisen = \"x\"\n"), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = Config::load(None, env(&[("MOLT_AUDIO__MAX_BYTES", "lots")])).unwrap_err();
+        assert_eq!(err.to_string(), "MOLT_AUDIO__MAX_BYTES: expected an integer");
+        let err = Config::load(None, env(&[("MOLT_NOPE__X", "1")])).unwrap_err();
+        assert!(err.to_string().contains("unknown configuration section `nope`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_render() {
+        let c = Config::load(None, env(&[("MOLT_TELEGRAM__BOT_TOKEN", "123:very-secret")])).unwrap();
+        assert_eq!(c.telegram.bot_token.as_ref().unwrap().expose(), "123:very-secret");
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains("very-secret") && shown.contains("[redacted]"), "{shown}");
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn string_keys_keep_numeric_looking_values_as_strings() {
+        let c = Config::load(None, env(&[("MOLT_TELEGRAM__CHAT_ID", "-100123")])).unwrap();
+        assert_eq!(c.telegram.chat_id.as_deref(), Some("-100123"));
+    }
+}

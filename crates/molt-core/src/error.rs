@@ -1,0 +1,45 @@
+//! The error taxonomy of DESIGN §6: every failure is classified, and the class
+//! decides the recovery (retry, wait, escalate, or stop and alert a human).
+
+use serde::Serialize;
+use std::fmt;
+
+/// How a failure is handled; see the SOP decision tree in DESIGN §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Network error, timeout, 5xx: retry with backoff.
+    Transient,
+    /// 429: wait for Retry-After, then switch provider if it persists.
+    RateLimited,
+    /// Missing field, type mismatch, migration mismatch: no retry, escalate.
+    SchemaData,
+    /// Database or provider down: circuit breaker and fallback.
+    Infrastructure,
+    /// Invalid state or constraint violation.
+    Business,
+    /// Anything else: log, alert a human, no retry.
+    Unknown,
+}
+
+/// Bad input from a user: which field, a stable code and a precise message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        ValidationError { field, code, message: message.into() }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}

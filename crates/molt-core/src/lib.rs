@@ -1,0 +1,20 @@
+//! Molt's domain: the types every other crate speaks, the configuration and the
+//! error taxonomy.
+//!
+//! Architecture invariant: this crate does no I/O. Configuration is parsed from
+//! text and environment pairs handed in by the caller, so it stays testable.
+
+pub mod catalog;
+pub mod config;
+pub mod digits;
+pub mod error;
+pub mod money;
+pub mod role;
+pub mod song;
+pub mod validate;
+
+pub use config::Config;
+pub use error::{ErrorClass, ValidationError};
+pub use money::MicroUsd;
+pub use role::{Permission, Role};
+pub use song::{SongStatus, Stage};

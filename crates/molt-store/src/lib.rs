@@ -1,0 +1,14 @@
+//! Molt's store: the repository traits and the SQLite implementation.
+//!
+//! Architecture invariant: this is the only crate (with its future dialect
+//! siblings) that contains SQL. Everything else speaks [`Database`].
+
+pub mod backup;
+pub mod error;
+pub mod migrations;
+pub mod repo;
+pub mod sqlite;
+
+pub use error::{StoreError, StoreResult};
+pub use repo::{Database, NewToken, Readiness};
+pub use sqlite::{SchemaChange, SqliteStore, StoreOptions};

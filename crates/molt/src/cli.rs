@@ -1,0 +1,138 @@
+//! The command line, as clap sees it.
+
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "molt", version, about = "Molt: the Khmer music studio's control plane")]
+pub struct Cli {
+    /// Configuration file (default: ./molt.toml if present). Also MOLT_CONFIG.
+    #[arg(long, global = true, env = "MOLT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (and, later, workers and the scheduler).
+    Serve(ServeArgs),
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Database administration: migrations, backups, verification.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Songs in the catalogue.
+    #[command(subcommand)]
+    Song(SongCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides server.listen).
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// List migrations and whether each is applied.
+    Status,
+    /// Apply pending migrations (after an online backup).
+    Migrate,
+    /// Undo the newest migrations (after an online backup).
+    Rollback {
+        #[arg(long, default_value_t = 1)]
+        steps: usize,
+    },
+    /// Create an empty migration pair in the source tree.
+    New {
+        name: String,
+        /// Where migration files live.
+        #[arg(long, default_value = "migrations/sqlite")]
+        dir: PathBuf,
+    },
+    /// Take an online backup (default: a timestamped file under <data_dir>/backups).
+    Backup { path: Option<PathBuf> },
+    /// Replace the database with a backup, after checking it is a sound Molt database.
+    Restore { path: PathBuf },
+    /// Check integrity, foreign keys and migrations.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SongCommand {
+    /// Add a song: metadata plus an audio file (WAV, MP3, FLAC, Ogg Vorbis, M4A).
+    Add(SongAddArgs),
+    /// List songs.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Start after this song id.
+        #[arg(long)]
+        after: Option<i64>,
+    },
+    /// Show one song and its history.
+    Show { id: i64 },
+}
+
+/// Text arguments are taken as raw OS strings so invalid UTF-8 gets a precise
+/// error naming the argument, instead of a generic usage error.
+#[derive(Debug, Args)]
+pub struct SongAddArgs {
+    #[arg(long)]
+    pub title: Option<OsString>,
+    #[arg(long)]
+    pub artist: Option<OsString>,
+    #[arg(long)]
+    pub audio: PathBuf,
+    /// The title in Latin letters.
+    #[arg(long)]
+    pub title_latin: Option<OsString>,
+    /// Year of recording (Arabic or Khmer digits).
+    #[arg(long)]
+    pub year: Option<OsString>,
+    #[arg(long)]
+    pub album: Option<OsString>,
+    #[arg(long)]
+    pub composer: Option<OsString>,
+    #[arg(long)]
+    pub lyricist: Option<OsString>,
+    /// International Standard Recording Code, CC-XXX-YY-NNNNN.
+    #[arg(long)]
+    pub isrc: Option<OsString>,
+    /// Language tag, e.g. km.
+    #[arg(long)]
+    pub language: Option<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}

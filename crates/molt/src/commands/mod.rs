@@ -1,0 +1,37 @@
+//! One module per command group; each calls the application services.
+
+mod db;
+mod serve;
+mod song;
+mod token;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::output::{emit, CliResult};
+use crate::settings;
+use molt_core::Config;
+use molt_store::{SqliteStore, StoreOptions};
+
+pub async fn run(cli: Cli) -> CliResult {
+    let config = settings::load_config(cli.config.as_deref())?;
+    let quiet = if matches!(cli.command, Command::Serve(_)) { "" } else { "warn" };
+    settings::init_logging(&config, quiet);
+    let json = cli.json;
+    match cli.command {
+        Command::Serve(args) => serve::run(config, args).await,
+        Command::Config(ConfigCommand::Show) => {
+            emit(json, &config, Config::to_redacted_toml);
+            Ok(())
+        }
+        Command::Db(command) => db::run(&config, command, json).await,
+        Command::Song(command) => song::run(&config, command, json).await,
+        Command::Token(command) => token::run(&config, command, json).await,
+    }
+}
+
+/// Open the store with its schema brought up to date.
+pub(crate) async fn open_store(config: &Config) -> CliResult<SqliteStore> {
+    let options = StoreOptions::from_config(config);
+    Ok(tokio::task::spawn_blocking(move || SqliteStore::open_migrated(&options))
+        .await
+        .map_err(|e| crate::output::CliError::new("runtime", e.to_string()))??)
+}

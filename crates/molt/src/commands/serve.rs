@@ -1,0 +1,28 @@
+//! `molt serve`: the API on the embedded default store.
+
+use super::open_store;
+use crate::cli::ServeArgs;
+use crate::output::{CliError, CliResult};
+use molt_core::Config;
+use molt_server::AppState;
+use std::sync::Arc;
+
+pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    let store = open_store(&config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.server.listen).await.map_err(|e| {
+        CliError::new("listen_failed", format!("cannot listen on {}: {e}", config.server.listen))
+    })?;
+    let address = listener.local_addr().map_err(|e| CliError::new("listen_failed", e.to_string()))?;
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "molt serving");
+    // The one stdout line: scripts and tests read the bound address from it.
+    println!("molt listening on http://{address}");
+    let state = AppState::new(Arc::new(store), config);
+    molt_server::serve(listener, state, molt_server::shutdown_signal())
+        .await
+        .map_err(|e| CliError::new("server_failed", e.to_string()))?;
+    tracing::info!("molt stopped");
+    Ok(())
+}

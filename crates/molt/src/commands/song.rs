@@ -1,0 +1,109 @@
+//! `molt song add|list|show`.
+
+use super::open_store;
+use crate::cli::{SongAddArgs, SongCommand};
+use crate::output::{emit, CliError, CliResult};
+use molt_catalog::Catalog;
+use molt_core::catalog::{Song, SongQuery};
+use molt_core::validate::SongInput;
+use molt_core::{Config, ValidationError};
+use molt_store::Database;
+use std::ffi::OsString;
+use std::sync::Arc;
+
+const ACTOR: &str = "cli";
+
+pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult {
+    let store = Arc::new(open_store(config).await?);
+    match command {
+        SongCommand::Add(args) => {
+            let audio = args.audio.clone();
+            let input = song_input(args)?;
+            let song = Catalog::new(store, config).add_song_from_file(input, &audio, ACTOR).await?;
+            emit(json, &song, |s| format!("added song {} ({}), status {}", s.id, s.title, s.status));
+        }
+        SongCommand::List { status, limit, after } => {
+            let status = status
+                .map(|s| s.parse())
+                .transpose()
+                .map_err(|e: String| CliError::new("invalid_status", e))?;
+            let songs =
+                store.list_songs(SongQuery { status, after_id: after, limit: limit.clamp(1, 1000) }).await?;
+            emit(json, &songs, |songs| render_list(songs));
+        }
+        SongCommand::Show { id } => {
+            let song = store
+                .get_song(id)
+                .await?
+                .ok_or(CliError::new("not_found", format!("song {id} not found")))?;
+            let events = store.song_events(id).await?;
+            let shown = serde_json::json!({ "song": song, "events": events });
+            emit(json, &shown, |_| render_song(&song, &events));
+        }
+    }
+    Ok(())
+}
+
+fn song_input(args: SongAddArgs) -> Result<SongInput, ValidationError> {
+    Ok(SongInput {
+        title: utf8("title", args.title)?,
+        title_latin: utf8("title_latin", args.title_latin)?,
+        artist: utf8("artist", args.artist)?,
+        year: utf8("year", args.year)?,
+        album: utf8("album", args.album)?,
+        composer: utf8("composer", args.composer)?,
+        lyricist: utf8("lyricist", args.lyricist)?,
+        isrc: utf8("isrc", args.isrc)?,
+        language: utf8("language", args.language)?,
+    })
+}
+
+fn utf8(field: &'static str, value: Option<OsString>) -> Result<Option<String>, ValidationError> {
+    value
+        .map(|v| {
+            v.into_string().map_err(|_| {
+                ValidationError::new(
+                    field,
+                    "invalid_utf8",
+                    format!("--{} is not valid UTF-8", field.replace('_', "-")),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn artist_name(song: &Song) -> &str {
+    song.artist.name_latin.as_deref().or(song.artist.name_km.as_deref()).unwrap_or("?")
+}
+
+fn render_list(songs: &[Song]) -> String {
+    if songs.is_empty() {
+        return "no songs".into();
+    }
+    let mut out = format!("{:>5}  {:<18} {:<32} {}", "id", "status", "title", "artist");
+    for s in songs {
+        out.push_str(&format!("\n{:>5}  {:<18} {:<32} {}", s.id, s.status.as_str(), s.title, artist_name(s)));
+    }
+    out
+}
+
+fn render_song(song: &Song, events: &[molt_core::catalog::Event]) -> String {
+    let mut out = format!(
+        "song {}: {}\n  artist:   {}\n  status:   {}\n  year:     {}\n  duration: {:.1} s\n  audio:    {} ({}, {} bytes)\n  added:    {}",
+        song.id,
+        song.title,
+        artist_name(song),
+        song.status,
+        song.year.map(|y| y.to_string()).unwrap_or_else(|| "-".into()),
+        song.duration_secs.unwrap_or_default(),
+        song.audio_sha256,
+        song.audio_mime,
+        song.audio_bytes,
+        song.created_at
+    );
+    out.push_str("\n  history:");
+    for e in events {
+        out.push_str(&format!("\n    {}  {:<22} by {}", e.at, e.kind, e.actor));
+    }
+    out
+}

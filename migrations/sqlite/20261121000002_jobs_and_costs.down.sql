@@ -1,0 +1,2 @@
+DROP TABLE cost_ledger;
+DROP TABLE jobs;
