@@ -14,6 +14,7 @@ use symphonia::core::units::TimeBase;
 use symphonia::default::formats::{FlacReader, IsoMp4Reader, MpaReader, OggReader, WavReader};
 
 use crate::codec::{codec_label, is_pcm};
+use crate::mp4;
 use crate::sniff::Sniffed;
 use crate::wav::{self, WavLayout};
 use crate::{AudioError, AudioFormat};
@@ -36,10 +37,7 @@ pub(crate) struct StreamInfo {
 /// measures it.
 pub(crate) fn inspect(mut file: File, sniffed: Sniffed, file_bytes: u64) -> Result<StreamInfo, AudioError> {
     let format = sniffed.format;
-    let wav = match format {
-        AudioFormat::Wav => wav::layout(&mut file, sniffed.offset, file_bytes)?,
-        _ => None,
-    };
+    let wav = preflight(&mut file, sniffed, file_bytes)?;
     let mut reader = open_reader(file, sniffed)?;
     let (track_id, params) = audio_track(reader.as_ref())?;
     let mut decoder = make_decoder(format, &params)?;
@@ -48,6 +46,16 @@ pub(crate) fn inspect(mut file: File, sniffed: Sniffed, file_bytes: u64) -> Resu
     walk.run(reader.as_mut(), decoder.as_mut())?;
     walk.verdict()?;
     describe(format, &params, stated.or(walk.total_ts), walk.spec)
+}
+
+/// Format-specific header checks that must happen before symphonia sees the file; returns
+/// the WAV sample layout when there is one.
+fn preflight(file: &mut File, sniffed: Sniffed, file_bytes: u64) -> Result<Option<WavLayout>, AudioError> {
+    match sniffed.format {
+        AudioFormat::Wav => wav::layout(file, sniffed.offset, file_bytes),
+        AudioFormat::M4a => mp4::preflight(file, sniffed.offset, file_bytes).map(|()| None),
+        _ => Ok(None),
+    }
 }
 
 /// The container's stated length, capped for PCM WAV by the samples actually present
@@ -88,10 +96,11 @@ fn open_reader(mut file: File, sniffed: Sniffed) -> Result<Box<dyn FormatReader>
     Ok(probed.format)
 }
 
-/// Gapless mode trims encoder delay and padding (MP3 LAME tags), so durations match
-/// the audio the user recorded rather than the encoder's framing.
+/// Gapless trimming stays off: in symphonia 0.5.5 it subtracts LAME-tag delay and padding
+/// unchecked, which panics (or wraps to an absurd length) on crafted MP3s (upstream
+/// issue #439). Durations then include encoder padding, a few tens of milliseconds.
 fn format_options() -> FormatOptions {
-    FormatOptions { enable_gapless: true, ..FormatOptions::default() }
+    FormatOptions { enable_gapless: false, ..FormatOptions::default() }
 }
 
 /// The first track carrying a real codec, with its parameters.

@@ -12,11 +12,15 @@ mod codec;
 mod error;
 mod format;
 mod inspect;
+mod mp4;
+mod read;
 mod sniff;
+pub mod testing;
 mod wav;
 
 use std::fs::File;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 pub use error::AudioError;
@@ -66,7 +70,7 @@ pub fn probe_file(path: &Path, limits: &AudioLimits) -> Result<AudioInfo, AudioE
     let bytes = regular_file_len(&file)?;
     check_size(bytes, limits)?;
     let sniffed = sniff::sniff(&mut file, bytes)?;
-    let stream = inspect::inspect(file, sniffed, bytes)?;
+    let stream = inspect_guarded(file, sniffed, bytes)?;
     check_duration(stream.duration_secs, limits)?;
     Ok(AudioInfo {
         format: sniffed.format,
@@ -75,6 +79,23 @@ pub fn probe_file(path: &Path, limits: &AudioLimits) -> Result<AudioInfo, AudioE
         channels: stream.channels,
         duration_secs: stream.duration_secs,
         bytes,
+    })
+}
+
+/// Runs the symphonia stage, turning a panic inside symphonia into a rejection.
+///
+/// Symphonia 0.5 still has arithmetic panics on some malformed files (e.g. MP4 sample
+/// tables); hostile uploads must not unwind through the caller's request handler.
+fn inspect_guarded(
+    file: File,
+    sniffed: sniff::Sniffed,
+    bytes: u64,
+) -> Result<inspect::StreamInfo, AudioError> {
+    panic::catch_unwind(AssertUnwindSafe(|| inspect::inspect(file, sniffed, bytes))).unwrap_or_else(|_| {
+        Err(AudioError::Undecodable {
+            format: sniffed.format,
+            detail: "the data is malformed (the decoder failed on it)".to_owned(),
+        })
     })
 }
 

@@ -4,8 +4,12 @@
 //! before (streaming writers: a 0xFFFFFFFF placeholder) or after the samples, so an
 //! interrupted recording or truncated upload claims audio it does not hold. For PCM the
 //! real length follows exactly from the bytes present, which needs the data offset.
+//! The same walk refuses header chunks that claim more bytes than the file holds.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
+
+use crate::read::{fourcc, read_array};
+use crate::{AudioError, AudioFormat};
 
 /// Bound on chunks skipped before `data`, so a hostile header cannot keep us seeking.
 const MAX_CHUNKS: usize = 64;
@@ -25,8 +29,16 @@ impl WavLayout {
 }
 
 /// Finds the data chunk of the RIFF/WAVE file starting at `base`; `None` if the chunk
-/// list is malformed (symphonia then reports the problem itself).
-pub(crate) fn layout<R: Read + Seek>(src: &mut R, base: u64, len: u64) -> io::Result<Option<WavLayout>> {
+/// list is malformed in a way symphonia reports itself.
+///
+/// A header chunk (before `data`) that runs past the end of the file is refused here:
+/// symphonia 0.5 allocates INFO values by their declared length, bounded only by the
+/// RIFF header's own (untrusted) size, so this keeps such allocations within the file size.
+pub(crate) fn layout<R: Read + Seek>(
+    src: &mut R,
+    base: u64,
+    len: u64,
+) -> Result<Option<WavLayout>, AudioError> {
     let mut pos = base + 12; // "RIFF", size, "WAVE"
     let mut block_align = 0;
     for _ in 0..MAX_CHUNKS {
@@ -35,17 +47,16 @@ pub(crate) fn layout<R: Read + Seek>(src: &mut R, base: u64, len: u64) -> io::Re
         };
         let body = pos + 8;
         match &id {
-            b"fmt " if size >= 14 => block_align = read_block_align(src, body)?,
-            b"data" if block_align > 0 => {
-                let data_offset = body;
-                return Ok(Some(WavLayout { data_offset, block_align }));
+            b"data" if block_align > 0 => return Ok(Some(WavLayout { data_offset: body, block_align })),
+            b"data" => return Ok(None),
+            _ if body + size > len => {
+                let detail = format!("the '{}' header chunk extends past the end of the file", fourcc(id));
+                return Err(AudioError::undecodable(AudioFormat::Wav, detail));
             }
+            b"fmt " if size >= 14 => block_align = read_block_align(src, body)?,
             _ => {}
         }
         pos = body + size + (size & 1); // chunks are padded to even length
-        if pos >= len {
-            return Ok(None);
-        }
     }
     Ok(None)
 }
@@ -62,17 +73,6 @@ fn chunk_header<R: Read + Seek>(src: &mut R, pos: u64) -> io::Result<Option<([u8
 fn read_block_align<R: Read + Seek>(src: &mut R, body: u64) -> io::Result<u64> {
     let align = read_array::<2, _>(src, body + 12)?;
     Ok(align.map_or(0, |a| u64::from(u16::from_le_bytes(a))))
-}
-
-/// Reads `N` bytes at `pos`; `None` if the file ends first (a truncation, not an I/O fault).
-fn read_array<const N: usize, R: Read + Seek>(src: &mut R, pos: u64) -> io::Result<Option<[u8; N]>> {
-    src.seek(SeekFrom::Start(pos))?;
-    let mut buf = [0u8; N];
-    match src.read_exact(&mut buf) {
-        Ok(()) => Ok(Some(buf)),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]
@@ -118,5 +118,15 @@ mod tests {
         assert_eq!(layout(&mut Cursor::new(&no_fmt), 0, 28).unwrap(), None);
         let no_data = riff(&[chunk(b"fmt ", &fmt_body(2))]);
         assert_eq!(layout(&mut Cursor::new(&no_data), 0, 36).unwrap(), None);
+    }
+
+    #[test]
+    fn header_chunk_past_end_of_file_is_refused() {
+        let mut list = chunk(b"LIST", b"INFO");
+        list[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        let file = riff(&[chunk(b"fmt ", &fmt_body(2)), list]);
+        let err = layout(&mut Cursor::new(&file), 0, file.len() as u64).unwrap_err();
+        assert_eq!(err.code(), "audio_undecodable");
+        assert!(err.to_string().contains("'LIST' header chunk"), "{err}");
     }
 }

@@ -22,7 +22,11 @@ fn options(dir: &Path) -> StoreOptions {
 fn new_song(n: u32, title: &str) -> NewSong {
     let metadata = SongInput {
         title: Some(title.into()),
-        artist: Some(if n % 2 == 0 { "Sinn Sisamouth".into() } else { "រស់ សេរីសុទ្ធា".into() }),
+        artist: Some(if n % 2 == 0 {
+            "Sinn Sisamouth".into()
+        } else {
+            "រស់ សេរីសុទ្ធា".into()
+        }),
         year: Some("1967".into()),
         ..Default::default()
     }
@@ -121,7 +125,10 @@ async fn same_audio_twice_is_a_duplicate_not_a_second_row() {
     let store = SqliteStore::open_migrated(&options(dir.path())).unwrap();
     let first = store.create_song(new_song(7, "a"), "test").await.unwrap();
     let err = store.create_song(new_song(7, "b"), "test").await.unwrap_err();
-    assert!(matches!(err, StoreError::DuplicateAudio { existing_id, .. } if existing_id == first.id), "{err}");
+    assert!(
+        matches!(err, StoreError::DuplicateAudio { existing_id, .. } if existing_id == first.id),
+        "{err}"
+    );
     assert_eq!(store.list_songs(SongQuery { limit: 10, ..Default::default() }).await.unwrap().len(), 1);
 }
 
@@ -241,7 +248,9 @@ fn an_edited_migration_is_detected() {
     let opts = options(dir.path());
     let store = SqliteStore::open_migrated(&opts).unwrap();
     store
-        .write(|c| Ok(c.execute("UPDATE _molt_migrations SET checksum = 'x' WHERE version = '20261121000001'", [])?))
+        .write(|c| {
+            Ok(c.execute("UPDATE _molt_migrations SET checksum = 'x' WHERE version = '20261121000001'", [])?)
+        })
         .unwrap();
     assert!(!store.verify().unwrap().ok());
     let err = store.migrate().unwrap_or_else(|e| panic!("no pending, so migrate is a no-op: {e}"));

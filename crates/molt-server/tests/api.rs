@@ -1,0 +1,317 @@
+//! The HTTP API in process: authentication, permissions, uploads and their
+//! refusals, the OpenAPI document.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use molt_core::{Config, Role, SongStatus};
+use molt_server::AppState;
+use molt_store::{Database, NewToken, SqliteStore, StoreOptions};
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Api {
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    store: SqliteStore,
+    app: axum::Router,
+}
+
+impl Api {
+    async fn new(max_bytes: u64) -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load(None, Vec::new()).unwrap();
+        config.data_dir = dir.path().join("data");
+        config.audio.max_bytes = max_bytes;
+        config.server.anonymous_page_limit = 2;
+        let store = SqliteStore::open_migrated(&StoreOptions::from_config(&config)).unwrap();
+        let app = molt_server::router(AppState::new(Arc::new(store.clone()), config.clone()));
+        Api { data: config.data_dir.clone(), _dir: dir, store, app }
+    }
+
+    async fn token(&self, role: Role) -> String {
+        let issued = molt_catalog::issue_token();
+        let token =
+            NewToken { name: format!("{role}-test"), role, prefix: issued.prefix, sha256: issued.sha256 };
+        self.store.create_token(token, "test").await.unwrap();
+        issued.secret
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = Request::get(path);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let (s, v, _) = self.send(request.body(Body::empty()).unwrap()).await;
+        (s, v)
+    }
+
+    async fn upload(&self, token: Option<&str>, parts: &[Part<'_>]) -> (StatusCode, Value) {
+        let (content_type, body) = multipart(parts);
+        let mut request = Request::post("/api/v1/songs").header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let (s, v, _) = self.send(request.body(Body::from(body)).unwrap()).await;
+        (s, v)
+    }
+
+    async fn song_count(&self) -> usize {
+        self.store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM songs", [], |r| r.get::<_, i64>(0))?))
+            .unwrap() as usize
+    }
+
+    fn leftover_files(&self) -> usize {
+        ["assets/audio_in", "tmp"]
+            .iter()
+            .filter_map(|d| std::fs::read_dir(self.data.join(d)).ok())
+            .map(|entries| entries.count())
+            .sum()
+    }
+}
+
+enum Part<'a> {
+    Text(&'a str, &'a [u8]),
+    File(&'a str, &'a [u8]),
+}
+
+fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = "molt-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match part {
+            Part::Text(name, value) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                );
+                body.extend_from_slice(value);
+            }
+            Part::File(file_name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"audio\"; filename=\"{file_name}\"\r\n\
+                         Content-Type: audio/mpeg\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+            }
+        }
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn wav(n: u32) -> Vec<u8> {
+    molt_media::testing::sine_wav(1.5, 16_000, 1, 200.0 + f64::from(n) * 7.0)
+}
+
+/// A refusal: the status, the error code, and nothing stored.
+async fn assert_refused(api: &Api, (status, body): (StatusCode, Value), want: StatusCode, code: &str) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert_eq!(api.song_count().await, 0);
+    assert_eq!(api.leftover_files(), 0);
+}
+
+#[tokio::test]
+async fn health_ready_and_openapi() {
+    let api = Api::new(1 << 20).await;
+    assert_eq!(api.get("/health", None).await.0, StatusCode::OK);
+    let (status, ready) = api.get("/ready", None).await;
+    assert_eq!((status, ready["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let (status, doc) = api.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/health", "/ready", "/api/v1/songs", "/api/v1/songs/{id}"] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(
+        doc["paths"]["/api/v1/songs"]["post"]["requestBody"]["content"]["multipart/form-data"].is_object()
+    );
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn operator_uploads_and_anonymous_sees_only_published_songs() {
+    let api = Api::new(1 << 20).await;
+    let op = api.token(Role::Operator).await;
+    let audio = wav(1);
+    let (status, song) = api
+        .upload(
+            Some(&op),
+            &[
+                Part::Text("title", "ស្នេហ៍ដំបូង".as_bytes()),
+                Part::Text("artist", b"Ros Sereysothea"),
+                Part::Text("year", b"1972"),
+                Part::File("song.wav", &audio),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{song}");
+    assert_eq!(song["title"], "ស្នេហ៍ដំបូង");
+    assert_eq!(song["status"], "pending");
+
+    let (_, listed) = api.get("/api/v1/songs", Some(&op)).await;
+    assert_eq!(listed["songs"].as_array().unwrap().len(), 1);
+    let (_, anon) = api.get("/api/v1/songs", None).await;
+    assert_eq!(anon["songs"].as_array().unwrap().len(), 0, "pending songs are not public");
+    assert_eq!(api.get("/api/v1/songs/1", None).await.0, StatusCode::NOT_FOUND);
+
+    let id = song["id"].as_i64().unwrap();
+    api.store.set_song_status(id, SongStatus::Processing, "t", None).await.unwrap();
+    api.store.set_song_status(id, SongStatus::Review, "t", None).await.unwrap();
+    api.store.set_song_status(id, SongStatus::Published, "t", None).await.unwrap();
+    let (_, anon) = api.get("/api/v1/songs", None).await;
+    assert_eq!(anon["songs"][0]["id"], id);
+    assert_eq!(api.get("/api/v1/songs/1", None).await.0, StatusCode::OK);
+
+    // Anonymous pages are capped (anonymous_page_limit = 2), and filters are staff-only.
+    let (_, page) = api.get("/api/v1/songs?limit=500&status=pending", None).await;
+    assert_eq!(page["songs"].as_array().unwrap().len(), 1, "status filter ignored for anonymous: {page}");
+}
+
+#[tokio::test]
+async fn permissions_are_checked_on_every_route() {
+    let api = Api::new(1 << 20).await;
+    let audio = wav(2);
+    let parts = [Part::Text("title", b"t"), Part::Text("artist", b"a"), Part::File("a.wav", &audio)];
+    let (status, body) = api.upload(None, &parts).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    let engineer = api.token(Role::Engineer).await;
+    let (status, body) = api.upload(Some(&engineer), &parts).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (status, body) = api.get("/api/v1/songs", Some("molt_not-a-real-token")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    let (status, _) = api.get("/api/v1/songs?status=pending", Some(&engineer)).await;
+    assert_eq!(status, StatusCode::OK, "engineers may read every song");
+    assert_eq!(api.song_count().await, 0);
+
+    let revoked = api.token(Role::Operator).await;
+    let id = api.store.list_tokens().await.unwrap().last().unwrap().id;
+    api.store.revoke_token(id, "test").await.unwrap();
+    assert_eq!(api.get("/api/v1/songs", Some(&revoked)).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_uploads_get_precise_errors_and_leave_nothing() {
+    let api = Api::new(100_000).await;
+    let op = api.token(Role::Operator).await;
+    let good = wav(3);
+    let fake_mp3 = b"ID3 not really an mp3, just text\n".repeat(40);
+    let big = molt_media::testing::sine_wav(4.0, 16_000, 1, 440.0); // 128 kB > 100 kB
+
+    let cases: Vec<(Vec<Part>, StatusCode, &str)> = vec![
+        (
+            vec![Part::Text("artist", b"a"), Part::File("a.wav", &good)],
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+        ),
+        (
+            vec![Part::Text("title", b"t"), Part::Text("artist", b"a"), Part::File("a.mp3", &fake_mp3)],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "audio_unrecognised_format",
+        ),
+        (
+            vec![Part::Text("title", b"t"), Part::Text("artist", b"a"), Part::File("a.mp3", b"")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio_empty",
+        ),
+        (
+            vec![Part::Text("title", b"t"), Part::Text("artist", b"a"), Part::File("big.wav", &big)],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "audio_too_large",
+        ),
+        (
+            vec![Part::Text("title", b"T\xff\xfe"), Part::Text("artist", b"a"), Part::File("a.wav", &good)],
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+        ),
+        (
+            vec![
+                Part::Text("title", b"t"),
+                Part::Text("artist", b"a"),
+                Part::File("../../etc/passwd", &good),
+            ],
+            StatusCode::BAD_REQUEST,
+            "unsafe_file_name",
+        ),
+        (
+            vec![Part::Text("title", b"t"), Part::Text("artist", b"a")],
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+        ),
+        (
+            vec![
+                Part::Text("title", b"t"),
+                Part::Text("artist", b"a"),
+                Part::Text("owner", b"x"),
+                Part::File("a.wav", &good),
+            ],
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+        (
+            vec![
+                Part::Text("title", b"t"),
+                Part::Text("artist", b"a"),
+                Part::Text("year", b"3024"),
+                Part::File("a.wav", &good),
+            ],
+            StatusCode::BAD_REQUEST,
+            "implausible_year",
+        ),
+    ];
+    for (parts, status, code) in cases {
+        let response = api.upload(Some(&op), &parts).await;
+        assert_refused(&api, response, status, code).await;
+    }
+
+    let request = Request::post("/api/v1/songs")
+        .header(header::AUTHORIZATION, format!("Bearer {op}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, body, _) = api.send(request).await;
+    assert_refused(&api, (status, body), StatusCode::BAD_REQUEST, "expected_multipart").await;
+}
+
+#[tokio::test]
+async fn sql_metacharacters_are_stored_verbatim_and_duplicates_conflict() {
+    let api = Api::new(1 << 20).await;
+    let op = api.token(Role::Operator).await;
+    let audio = wav(4);
+    let title = "x'); DELETE FROM songs; -- <b>";
+    let parts =
+        [Part::Text("title", title.as_bytes()), Part::Text("artist", b"a"), Part::File("a.wav", &audio)];
+    let (status, song) = api.upload(Some(&op), &parts).await;
+    assert_eq!(status, StatusCode::CREATED, "{song}");
+    assert_eq!(song["title"], title);
+    let (status, body) = api.upload(Some(&op), &parts).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_audio")));
+    assert_eq!(api.song_count().await, 1);
+    assert_eq!(api.leftover_files(), 1);
+}
+
+#[tokio::test]
+async fn responses_carry_a_request_id() {
+    let api = Api::new(1 << 20).await;
+    let (_, _, headers) = api.send(Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert!(headers.get("x-request-id").is_some());
+    let request = Request::get("/health").header("x-request-id", "abc-123").body(Body::empty()).unwrap();
+    let (_, _, headers) = api.send(request).await;
+    assert_eq!(headers.get("x-request-id").unwrap(), "abc-123");
+}
