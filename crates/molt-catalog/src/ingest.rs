@@ -172,7 +172,7 @@ impl Catalog {
     ) -> Result<Song, IngestError> {
         let metadata = input.validate(current_year())?;
         let sha256 = hex::encode(staged.hasher.clone().finalize());
-        let limits = self.limits.clone();
+        let limits = self.limits;
         let (staged, info) = tokio::task::spawn_blocking(move || {
             let info = molt_media::probe_file(staged.file.path(), &limits);
             (staged, info)

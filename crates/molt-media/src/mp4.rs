@@ -107,9 +107,16 @@ impl<R: Read + Seek> Walker<'_, R> {
             1 => (16, u64::from_be_bytes(self.array::<8>(pos + 8, "box header")?)),
             n => (8, u64::from(n)),
         };
-        let end = pos.checked_add(size).filter(|&e| size >= header_len && e <= parent_end);
-        let end = end.ok_or_else(|| Fault::Bad(format!("the '{}' box has an invalid size", fourcc(kind))))?;
-        Ok(BoxHeader { kind, body: pos + header_len, end })
+        let name = fourcc(kind);
+        if size < header_len {
+            return Err(Fault::Bad(format!("the '{name}' box has an invalid size")));
+        }
+        match pos.checked_add(size).filter(|&end| end <= parent_end) {
+            Some(end) => Ok(BoxHeader { kind, body: pos + header_len, end }),
+            None => Err(Fault::Bad(format!(
+                "the '{name}' box runs past its container (the file may be truncated)"
+            ))),
+        }
     }
 
     /// ISO `meta` is a full box (4 bytes of version and flags before its children);
@@ -250,7 +257,7 @@ mod tests {
     fn child_larger_than_parent_is_refused() {
         let mut hdlr = mp4_box(b"hdlr", &[0; 24]);
         hdlr[..4].copy_from_slice(&0x7FFF_FFFFu32.to_be_bytes());
-        assert!(detail(&file_with_stbl(&[hdlr])).contains("'hdlr' box has an invalid size"));
+        assert!(detail(&file_with_stbl(&[hdlr])).contains("'hdlr' box runs past its container"));
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub(crate) fn layout<R: Read + Seek>(
             b"data" if block_align > 0 => return Ok(Some(WavLayout { data_offset: body, block_align })),
             b"data" => return Ok(None),
             _ if body + size > len => {
-                let detail = format!("the '{}' header chunk extends past the end of the file", fourcc(id));
+                let detail = format!(
+                    "the '{}' header chunk runs past the end of the file (it may be truncated)",
+                    fourcc(id)
+                );
                 return Err(AudioError::undecodable(AudioFormat::Wav, detail));
             }
             b"fmt " if size >= 14 => block_align = read_block_align(src, body)?,
@@ -127,6 +130,6 @@ mod tests {
         let file = riff(&[chunk(b"fmt ", &fmt_body(2)), list]);
         let err = layout(&mut Cursor::new(&file), 0, file.len() as u64).unwrap_err();
         assert_eq!(err.code(), "audio_undecodable");
-        assert!(err.to_string().contains("'LIST' header chunk"), "{err}");
+        assert!(err.to_string().contains("'LIST' header chunk runs past"), "{err}");
     }
 }

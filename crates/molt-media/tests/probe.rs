@@ -4,9 +4,9 @@
 //! made with sox, the m4a (AAC) and the Ogg Opus with ffmpeg. Nothing here needs those
 //! tools at test time.
 
-use std::f64::consts::TAU;
 use std::path::{Path, PathBuf};
 
+use molt_media::testing::{self, wav_header};
 use molt_media::{probe_file, AudioError, AudioFormat, AudioInfo, AudioLimits};
 use tempfile::TempDir;
 
@@ -14,38 +14,9 @@ use tempfile::TempDir;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// A canonical 44-byte header for 16-bit PCM WAV whose data chunk claims `data_len` bytes.
-fn wav_header(sample_rate: u32, channels: u16, data_len: u32) -> Vec<u8> {
-    let block_align = channels * 2;
-    let mut h = Vec::with_capacity(44);
-    h.extend_from_slice(b"RIFF");
-    h.extend_from_slice(&(36 + data_len).to_le_bytes());
-    h.extend_from_slice(b"WAVEfmt ");
-    h.extend_from_slice(&16u32.to_le_bytes());
-    h.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    h.extend_from_slice(&channels.to_le_bytes());
-    h.extend_from_slice(&sample_rate.to_le_bytes());
-    h.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
-    h.extend_from_slice(&block_align.to_le_bytes());
-    h.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
-    h.extend_from_slice(b"data");
-    h.extend_from_slice(&data_len.to_le_bytes());
-    h
-}
-
-/// A valid 16-bit PCM WAV holding a 440 Hz sine of `secs` seconds on every channel.
+/// A 440 Hz, 16-bit PCM WAV of `secs` seconds (see `molt_media::testing`).
 fn sine_wav(secs: f64, sample_rate: u32, channels: u16) -> Vec<u8> {
-    let frames = (secs * f64::from(sample_rate)).round() as u32;
-    let data_len = frames * u32::from(channels) * 2;
-    let mut wav = wav_header(sample_rate, channels, data_len);
-    for n in 0..frames {
-        let t = f64::from(n) / f64::from(sample_rate);
-        let sample = ((TAU * 440.0 * t).sin() * 0.5 * f64::from(i16::MAX)) as i16;
-        for _ in 0..channels {
-            wav.extend_from_slice(&sample.to_le_bytes());
-        }
-    }
-    wav
+    testing::sine_wav(secs, sample_rate, channels, 440.0)
 }
 
 /// Deterministic pseudo-random bytes (xorshift64), so failures are reproducible.
@@ -343,6 +314,44 @@ fn flac_without_total_samples_is_measured_from_packets() {
     let limits = AudioLimits { max_duration_secs: 1.0, ..defaults() };
     let err = probe_bytes("unknown-length.flac", &bytes, &limits).unwrap_err();
     assert!(matches!(err, AudioError::TooLong { .. }), "{err:?}");
+}
+
+/// Overwrites the big-endian u32 `offset` bytes after the type field of the first `kind` box.
+fn patch_box_u32(bytes: &mut [u8], kind: &[u8; 4], offset: usize, value: u32) {
+    let at = bytes.windows(4).position(|w| w == kind).expect("box present") + offset;
+    bytes[at..at + 4].copy_from_slice(&value.to_be_bytes());
+}
+
+#[test]
+fn m4a_with_absurd_table_count_is_refused_before_symphonia() {
+    // symphonia 0.5.5 would try to allocate 32 GiB for this table and abort the process.
+    let mut bytes = fixture_bytes("sine_440hz_1500ms.m4a");
+    patch_box_u32(&mut bytes, b"stts", 8, u32::MAX);
+    let err = probe_bytes("evil.m4a", &bytes, &defaults()).unwrap_err();
+    match err {
+        AudioError::Undecodable { format: AudioFormat::M4a, detail } => {
+            assert!(detail.contains("'stts' table declares more entries"), "{detail}")
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+}
+
+#[test]
+fn truncated_m4a_is_undecodable() {
+    let bytes = fixture_bytes("sine_440hz_1500ms.m4a");
+    let err = probe_bytes("cut.m4a", &bytes[..bytes.len() - 100], &defaults()).unwrap_err();
+    assert!(matches!(err, AudioError::Undecodable { format: AudioFormat::M4a, .. }), "{err:?}");
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn m4a_that_trips_a_symphonia_bug_is_undecodable() {
+    // A zero `first_chunk` in stsc underflows inside symphonia (a panic with overflow
+    // checks, garbage without); either way the upload is rejected, not propagated.
+    let mut bytes = fixture_bytes("sine_440hz_1500ms.m4a");
+    patch_box_u32(&mut bytes, b"stsc", 12, 0);
+    let err = probe_bytes("evil.m4a", &bytes, &defaults()).unwrap_err();
+    assert!(matches!(err, AudioError::Undecodable { format: AudioFormat::M4a, .. }), "{err:?}");
 }
 
 #[test]

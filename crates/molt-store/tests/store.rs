@@ -22,7 +22,7 @@ fn options(dir: &Path) -> StoreOptions {
 fn new_song(n: u32, title: &str) -> NewSong {
     let metadata = SongInput {
         title: Some(title.into()),
-        artist: Some(if n % 2 == 0 {
+        artist: Some(if n.is_multiple_of(2) {
             "Sinn Sisamouth".into()
         } else {
             "រស់ សេរីសុទ្ធា".into()
@@ -179,16 +179,16 @@ fn one_failing_write_does_not_spoil_the_writes_committed_with_it() {
         for t in 0..8 {
             let store = store.clone();
             scope.spawn(move || {
-                for i in 0..50 {
+                for i in 0..50u32 {
                     let result = store.write(move |c| {
                         c.execute("INSERT INTO jobs (kind, priority) VALUES ('k', ?1)", [t * 100 + i])?;
-                        if i % 10 == 0 {
+                        if i.is_multiple_of(10) {
                             // A constraint failure after a successful insert: only this write rolls back.
                             c.execute("INSERT INTO jobs (kind, max_attempts) VALUES ('k', 99)", [])?;
                         }
                         Ok(())
                     });
-                    assert_eq!(result.is_err(), i % 10 == 0);
+                    assert_eq!(result.is_err(), i.is_multiple_of(10));
                 }
             });
         }
