@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tempfile::NamedTempFile;
 
 /// Why a song could not be added. Each carries a stable code for the API.
@@ -125,6 +126,19 @@ impl Catalog {
         &self.limits
     }
 
+    /// Delete staging files left by a process that died mid-upload. Uploads
+    /// still running are younger than `max_age` and are kept.
+    pub fn sweep_stale_uploads(&self, max_age: Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.data_dir.join("tmp")) else { return 0 };
+        let stale = |e: &std::fs::DirEntry| {
+            e.file_name().to_string_lossy().starts_with("upload-")
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > max_age)
+        };
+        entries.flatten().filter(stale).filter(|e| std::fs::remove_file(e.path()).is_ok()).count()
+    }
+
     /// A new staging file for incoming audio.
     pub fn stage(&self) -> Result<StagedAudio, IngestError> {
         let dir = self.data_dir.join("tmp");
@@ -234,4 +248,26 @@ impl Catalog {
 
 fn current_year() -> u32 {
     chrono::Utc::now().year() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_old_staging_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+        let store =
+            molt_store::SqliteStore::open_migrated(&molt_store::StoreOptions::from_config(&config)).unwrap();
+        let catalog = Catalog::new(Arc::new(store), &config);
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        for name in ["upload-old", "keep-me"] {
+            std::fs::write(tmp.join(name), b"x").unwrap();
+        }
+        assert_eq!(catalog.sweep_stale_uploads(Duration::from_secs(3600)), 0, "fresh files are kept");
+        assert_eq!(catalog.sweep_stale_uploads(Duration::ZERO), 1);
+        assert!(tmp.join("keep-me").exists() && !tmp.join("upload-old").exists());
+    }
 }

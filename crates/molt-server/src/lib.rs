@@ -15,8 +15,10 @@ use molt_core::Config;
 use molt_store::Database;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use auth::Caller;
 pub use error::ApiError;
@@ -44,17 +46,42 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(request_id::layers(TraceLayer::new_for_http().make_span_with(request_id::span)))
+        .layer(request_id::layers(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        ))
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves, then let in-flight requests finish.
+/// Serve until `shutdown` resolves, then let in-flight requests finish for at
+/// most `server.shutdown_grace_secs`, so a hung client cannot block a deploy.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    let deadline = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -21,7 +21,8 @@ fn open(dir: &std::path::Path) -> SqliteStore {
 fn insert(store: &SqliteStore, i: i64) {
     store
         .write(move |c| {
-            c.prepare_cached("INSERT INTO jobs (kind, priority, payload) VALUES ('bench', ?1, '{}')")?.execute([i])?;
+            c.prepare_cached("INSERT INTO jobs (kind, priority, payload) VALUES ('bench', ?1, '{}')")?
+                .execute([i])?;
             Ok(())
         })
         .expect("insert");
@@ -64,7 +65,10 @@ fn main() {
                 for i in 0..n / 2 {
                     let id = ((t * n / 2 + i) % n + 1) as i64;
                     let _: i64 = store
-                        .read(|c| Ok(c.prepare_cached("SELECT priority FROM jobs WHERE id = ?1")?.query_row([id], |r| r.get(0))?))
+                        .read(|c| {
+                            Ok(c.prepare_cached("SELECT priority FROM jobs WHERE id = ?1")?
+                                .query_row([id], |r| r.get(0))?)
+                        })
                         .expect("read");
                 }
             });
@@ -74,6 +78,9 @@ fn main() {
 
     println!("store_bench: n = {n}");
     println!("  one writer, one commit per write : {sequential:>10.0} writes/s");
-    println!("  {threads} writers, group commit          : {grouped:>10.0} writes/s  ({:.1}x)", grouped / sequential);
+    println!(
+        "  {threads} writers, group commit          : {grouped:>10.0} writes/s  ({:.1}x)",
+        grouped / sequential
+    );
     println!("  2 readers, pooled point reads    : {reads:>10.0} reads/s");
 }

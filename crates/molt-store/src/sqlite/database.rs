@@ -73,7 +73,7 @@ impl Database for SqliteStore {
         let sha256 = sha256.to_string();
         self.blocking(move |s| {
             let found = s.read(|conn| tokens::find_active(conn, &sha256))?;
-            if let Some(token) = &found {
+            if let Some(token) = found.as_ref().filter(|t| tokens::touch_is_due(t)) {
                 let id = token.id;
                 s.write(move |conn| tokens::touch(conn, id))?;
             }

@@ -40,6 +40,13 @@ pub(super) fn find_active(conn: &Connection, sha256: &str) -> StoreResult<Option
     Ok(conn.prepare_cached(&sql)?.query_row([sha256], token_from_row).optional()?)
 }
 
+/// `last_used_at` is kept to the minute, so authenticating is a read, not a write, on most requests.
+pub(super) fn touch_is_due(token: &TokenInfo) -> bool {
+    let threshold =
+        (chrono::Utc::now() - chrono::Duration::seconds(60)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    token.last_used_at.as_deref().is_none_or(|used| used < threshold.as_str())
+}
+
 pub(super) fn touch(conn: &Connection, id: i64) -> StoreResult<()> {
     conn.prepare_cached(
         "UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",

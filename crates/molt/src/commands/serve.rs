@@ -20,6 +20,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
     // The one stdout line: scripts and tests read the bound address from it.
     println!("molt listening on http://{address}");
     let state = AppState::new(Arc::new(store), config);
+    let swept = state.catalog.sweep_stale_uploads(std::time::Duration::from_secs(3600));
+    if swept > 0 {
+        tracing::info!(files = swept, "removed staging files left by an interrupted upload");
+    }
     molt_server::serve(listener, state, molt_server::shutdown_signal())
         .await
         .map_err(|e| CliError::new("server_failed", e.to_string()))?;
