@@ -22,6 +22,19 @@ pub enum ErrorClass {
     Unknown,
 }
 
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Transient => "transient",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::SchemaData => "schema_data",
+            ErrorClass::Infrastructure => "infrastructure",
+            ErrorClass::Business => "business",
+            ErrorClass::Unknown => "unknown",
+        }
+    }
+}
+
 /// Bad input from a user: which field, a stable code and a precise message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationError {

@@ -8,9 +8,11 @@ pub mod catalog;
 pub mod config;
 pub mod digits;
 pub mod error;
+pub mod jobs;
 pub mod money;
 pub mod role;
 pub mod song;
+pub mod time;
 pub mod validate;
 
 pub use config::Config;

@@ -33,6 +33,23 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Measure hot paths (on a scratch database unless told otherwise).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// No-op jobs claimed and completed per second, leases and fencing in force.
+    Queue {
+        #[arg(long, default_value_t = 20_000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Jobs claimed per transaction.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+    },
 }
 
 #[derive(Debug, Args)]

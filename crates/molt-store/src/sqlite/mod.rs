@@ -4,6 +4,7 @@
 mod catalog;
 mod database;
 mod pool;
+pub mod queue;
 mod tokens;
 mod writer;
 

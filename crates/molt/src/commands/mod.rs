@@ -1,5 +1,6 @@
 //! One module per command group; each calls the application services.
 
+mod bench;
 mod db;
 mod serve;
 mod song;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Db(command) => db::run(&config, command, json).await,
         Command::Song(command) => song::run(&config, command, json).await,
         Command::Token(command) => token::run(&config, command, json).await,
+        Command::Bench(command) => bench::run(command, json).await,
     }
 }
 

@@ -1,0 +1,29 @@
+//! Times are UTC and stored as `YYYY-MM-DDTHH:MM:SS.fffZ`, which sorts
+//! correctly as text (the same format SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ')` writes).
+
+use chrono::{DateTime, Utc};
+
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn now_stamp() -> String {
+    stamp(Utc::now())
+}
+
+/// `now + secs` (negative for the past), as a stamp.
+pub fn stamp_in(secs: f64) -> String {
+    stamp(Utc::now() + chrono::Duration::milliseconds((secs * 1000.0) as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamps_sort_as_text() {
+        let a = super::stamp_in(-1.0);
+        let b = super::now_stamp();
+        let c = super::stamp_in(0.5);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(b.len(), 24);
+    }
+}
