@@ -1,0 +1,11 @@
+//! The song pipeline engine: provider traits, the router that every provider
+//! call goes through (timeout, rate limit, retries, circuit breaker, fallback,
+//! cost ledger, response cache, budgets), and the stage runner.
+//!
+//! Architecture invariant: no provider is called except through the router,
+//! so no call escapes the cost ledger.
+
+pub mod error;
+pub mod openai;
+
+pub use error::ProviderError;
