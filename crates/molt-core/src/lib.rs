@@ -10,6 +10,7 @@ pub mod digits;
 pub mod error;
 pub mod jobs;
 pub mod money;
+pub mod pipeline;
 pub mod role;
 pub mod song;
 pub mod time;

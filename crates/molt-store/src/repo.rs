@@ -5,7 +5,11 @@
 use crate::error::StoreResult;
 use async_trait::async_trait;
 use molt_core::catalog::{Event, NewSong, Song, SongQuery, TokenInfo};
+use molt_core::jobs::{ClaimedJob, JobOutcome, JobState, NewJob};
+use molt_core::pipeline::{BudgetStop, NewEscalation, Reservation, Settlement, StageOutput, StageRun};
+use molt_core::Stage;
 use molt_core::{Role, SongStatus};
+
 use serde::Serialize;
 
 /// What `/ready` needs to know.
@@ -50,4 +54,64 @@ pub trait Database: Send + Sync {
     async fn authenticate_token(&self, sha256: &str) -> StoreResult<Option<TokenInfo>>;
     async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
     async fn revoke_token(&self, id: i64, actor: &str) -> StoreResult<TokenInfo>;
+}
+
+/// What a worker knows when it starts a stage.
+#[derive(Debug, Clone)]
+pub struct StageStart {
+    pub run_id: i64,
+    pub song: Song,
+    /// Outputs of the stages already done.
+    pub outputs: Vec<StageOutput>,
+}
+
+/// A stage that produced an accepted output.
+#[derive(Debug, Clone)]
+pub struct StageSuccess {
+    pub run_id: i64,
+    pub end: crate::sqlite::pipeline::RunEnd,
+    pub output: StageOutput,
+    /// The next stage's job, if any.
+    pub next: Option<NewJob>,
+    /// Where the song goes (with a reason), e.g. REVIEW after the quality gate.
+    pub song_status: Option<(SongStatus, Option<String>)>,
+    pub escalations: Vec<NewEscalation>,
+}
+
+/// A stage attempt that failed.
+#[derive(Debug, Clone)]
+pub struct StageFailure {
+    pub run_id: Option<i64>,
+    pub end: crate::sqlite::pipeline::RunEnd,
+    /// Retry later, or fail now.
+    pub outcome: JobOutcome,
+    /// Applied only when the job ends up failed (no attempts left, or no retry).
+    pub song_status_if_final: Option<(SongStatus, String)>,
+    pub escalations_if_final: Vec<NewEscalation>,
+}
+
+/// The pipeline engine's view of the store. Blocking calls: they run on the
+/// writer thread or a pooled reader and take microseconds.
+pub trait PipelineStore: Send + Sync {
+    /// Fenced: `None` when the job's lease is no longer this worker's.
+    fn begin_stage(&self, job: &ClaimedJob) -> StoreResult<Option<StageStart>>;
+    /// Fenced: false when the lease was lost; then nothing is written.
+    fn complete_stage(&self, job: &ClaimedJob, success: StageSuccess) -> StoreResult<bool>;
+    fn fail_stage(&self, job: &ClaimedJob, failure: StageFailure) -> StoreResult<Option<JobState>>;
+    fn reserve(&self, reservation: Reservation) -> StoreResult<Result<i64, BudgetStop>>;
+    fn settle(&self, ledger_id: i64, settlement: Settlement) -> StoreResult<()>;
+    fn cached(&self, key: &str) -> StoreResult<Option<crate::sqlite::pipeline::Cached>>;
+    fn use_cached(&self, key: &str, reservation: Reservation) -> StoreResult<()>;
+    fn cache(
+        &self,
+        key: &str,
+        stage: Stage,
+        provider: &str,
+        model: &str,
+        value: crate::sqlite::pipeline::Cached,
+    ) -> StoreResult<()>;
+    fn price(&self, provider: &str, model: &str, unit_kind: &str) -> StoreResult<Option<f64>>;
+    fn escalate(&self, escalation: NewEscalation) -> StoreResult<i64>;
+    fn stage_runs(&self, song_id: i64) -> StoreResult<Vec<StageRun>>;
+    fn stage_outputs(&self, song_id: i64) -> StoreResult<Vec<StageOutput>>;
 }

@@ -156,7 +156,7 @@ pub(super) fn set_song_status(
     get_song(conn, id)?.ok_or(StoreError::NotFound { what: "song", id })
 }
 
-pub(super) fn record_event(
+pub(crate) fn record_event(
     conn: &Connection,
     actor: &str,
     kind: &str,

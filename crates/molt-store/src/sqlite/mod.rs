@@ -3,8 +3,10 @@
 
 mod catalog;
 mod database;
+pub mod pipeline;
 mod pool;
 pub mod queue;
+mod stages;
 mod tokens;
 mod writer;
 
