@@ -5,7 +5,14 @@
 //! Architecture invariant: no provider is called except through the router,
 //! so no call escapes the cost ledger.
 
+pub mod breaker;
 pub mod error;
 pub mod openai;
+pub mod provider;
+pub mod router;
+pub mod runner;
+pub mod stages;
 
 pub use error::ProviderError;
+pub use provider::{ProviderId, StageProvider, Usage};
+pub use router::{Router, RouterConfig};

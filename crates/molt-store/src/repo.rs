@@ -114,4 +114,19 @@ pub trait PipelineStore: Send + Sync {
     fn escalate(&self, escalation: NewEscalation) -> StoreResult<i64>;
     fn stage_runs(&self, song_id: i64) -> StoreResult<Vec<StageRun>>;
     fn stage_outputs(&self, song_id: i64) -> StoreResult<Vec<StageOutput>>;
+
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<ClaimedJob>>;
+    /// Fenced: false when the lease was lost.
+    fn extend_lease(&self, job: &ClaimedJob, lease: std::time::Duration) -> StoreResult<bool>;
+    /// Re-queue or fail jobs whose lease expired (E003).
+    fn rescue_expired(&self) -> StoreResult<molt_core::jobs::ReapReport>;
+    fn enqueue_job(&self, job: NewJob) -> StoreResult<i64>;
+    /// Set a song's status outside a stage (e.g. after the reaper gave up on it).
+    fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()>;
+    fn get_song(&self, song_id: i64) -> StoreResult<Option<Song>>;
 }

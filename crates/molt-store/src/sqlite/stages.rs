@@ -162,4 +162,38 @@ impl PipelineStore for SqliteStore {
     fn stage_outputs(&self, song_id: i64) -> StoreResult<Vec<StageOutput>> {
         self.read(|c| pipeline::stage_outputs(c, song_id))
     }
+
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        self.claim(owner, limit, lease)
+    }
+
+    fn extend_lease(&self, job: &ClaimedJob, lease: std::time::Duration) -> StoreResult<bool> {
+        self.heartbeat(job.id, &job.lease_token, lease)
+    }
+
+    fn rescue_expired(&self) -> StoreResult<molt_core::jobs::ReapReport> {
+        self.reap()
+    }
+
+    fn enqueue_job(&self, job: molt_core::jobs::NewJob) -> StoreResult<i64> {
+        self.enqueue(job).map(queue::Enqueued::id)
+    }
+
+    fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()> {
+        let reason = reason.to_string();
+        self.write(move |c| {
+            move_song(c, song_id, status, Some(&reason))?;
+            c.prepare_cached("UPDATE songs SET current_stage = NULL WHERE id = ?1")?.execute([song_id])?;
+            Ok(())
+        })
+    }
+
+    fn get_song(&self, song_id: i64) -> StoreResult<Option<molt_core::catalog::Song>> {
+        self.read(|c| catalog::get_song(c, song_id))
+    }
 }

@@ -1,0 +1,496 @@
+//! The stage runner: a worker claims stage jobs, runs each through the router,
+//! applies the quality rules (E004), and records the result in one fenced
+//! transaction that also queues the next stage. A restart resumes at the first
+//! stage without an accepted output.
+
+use crate::router::{Answer, CallContext, Routed, Router};
+use crate::stages::{ArtInput, ArtOutput, ContextInput, CritiqueInput, TranscribeInput};
+use molt_core::catalog::Song;
+use molt_core::jobs::{ClaimedJob, JobOutcome, JobState, NewJob};
+use molt_core::pipeline::{NewEscalation, StageOutput};
+use molt_core::time::stamp_in;
+use molt_core::{ErrorClass, SongStatus, Stage};
+use molt_store::sqlite::pipeline::RunEnd;
+use molt_store::{PipelineStore, StageFailure, StageStart, StageSuccess, StoreResult};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The quality gate's thresholds (DESIGN §3).
+#[derive(Debug, Clone)]
+pub struct QualityGate {
+    pub lyrics_confidence: f64,
+    pub context_relevance: f64,
+}
+
+impl Default for QualityGate {
+    fn default() -> Self {
+        QualityGate { lyrics_confidence: 0.85, context_relevance: 0.80 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Lease per claim; a job with no heartbeat for this long is rescued (E003).
+    pub lease: Duration,
+    pub batch: usize,
+    pub owner: String,
+    pub gate: QualityGate,
+    pub data_dir: PathBuf,
+}
+
+pub struct Runner {
+    store: Arc<dyn PipelineStore>,
+    router: Arc<Router>,
+    config: RunnerConfig,
+}
+
+/// What one pass over the queue did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub claimed: usize,
+    pub rescued: usize,
+}
+
+impl Runner {
+    pub fn new(store: Arc<dyn PipelineStore>, router: Arc<Router>, config: RunnerConfig) -> Runner {
+        Runner { store, router, config }
+    }
+
+    /// Queue a song at its first stage without an accepted output.
+    /// Refuses songs that are not ready (prerequisites of DESIGN §3).
+    pub fn start_song(&self, song_id: i64) -> Result<Option<Stage>, String> {
+        let song = self
+            .store
+            .get_song(song_id)
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("song {song_id} not found"))?;
+        if !matches!(song.status, SongStatus::Pending | SongStatus::Processing | SongStatus::Failed) {
+            return Err(format!(
+                "song {song_id} is {}; only pending, processing or failed songs are processed",
+                song.status
+            ));
+        }
+        let done = self.store.stage_outputs(song_id).map_err(|e| e.to_string())?;
+        let Some(stage) = Stage::ORDER.into_iter().find(|s| !done.iter().any(|o| o.stage == *s)) else {
+            return Ok(None);
+        };
+        self.store.enqueue_job(NewJob::stage(song_id, stage)).map_err(|e| e.to_string())?;
+        Ok(Some(stage))
+    }
+
+    /// Rescue expired leases, then claim and run one batch.
+    pub async fn pass(&self) -> StoreResult<Pass> {
+        let rescued = self.rescue()?;
+        let jobs = self.store.claim_jobs(&self.config.owner, self.config.batch, self.config.lease)?;
+        let claimed = jobs.len();
+        for job in jobs {
+            self.process(job).await?;
+        }
+        Ok(Pass { claimed, rescued })
+    }
+
+    /// E003: jobs out of attempts after losing their lease fail their song and escalate.
+    fn rescue(&self) -> StoreResult<usize> {
+        let report = self.store.rescue_expired()?;
+        for failed in &report.failed {
+            let stage = failed.stage.map_or("?", Stage::as_str);
+            let reason = format!("{stage} stage stuck: no heartbeat, {} attempts used", failed.attempt);
+            if let Some(song_id) = failed.song_id {
+                self.store.set_status(song_id, SongStatus::Failed, &reason)?;
+            }
+            self.store.escalate(NewEscalation {
+                kind: "stuck_job",
+                to_role: "engineer",
+                song_id: failed.song_id,
+                job_id: Some(failed.id),
+                error_class: Some(ErrorClass::Infrastructure),
+                summary: reason,
+                details: json!({ "job_id": failed.id }),
+            })?;
+        }
+        Ok(report.requeued.len() + report.failed.len())
+    }
+
+    async fn process(&self, job: ClaimedJob) -> StoreResult<()> {
+        let Some(start) = self.store.begin_stage(&job)? else {
+            tracing::warn!(job = job.id, "lease lost before the stage started; skipping");
+            return Ok(());
+        };
+        let stage = job.stage.expect("begin_stage checked");
+        let heartbeat = self.keep_alive(job.clone());
+        let decision = self.run_stage(&job, &start, stage).await;
+        heartbeat.abort();
+        self.record(&job, &start, stage, decision)
+    }
+
+    /// Heartbeats at a third of the lease while the stage runs.
+    fn keep_alive(&self, job: ClaimedJob) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let lease = self.config.lease;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.extend_lease(&job, lease) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = job.id, "lease lost while running; the result will be refused");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(job = job.id, error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    }
+
+    async fn run_stage(&self, job: &ClaimedJob, start: &StageStart, stage: Stage) -> Decision {
+        let input = match self.input_for(stage, &start.song, &start.outputs) {
+            Ok(input) => input,
+            Err(error) => {
+                return Decision::Routed(Routed::Fail { error, class: ErrorClass::SchemaData }, false)
+            }
+        };
+        let ctx = CallContext {
+            song_id: start.song.id,
+            job_id: job.id,
+            stage,
+            attempt: job.attempt,
+            skip: 0,
+            actor: format!("worker:{}", self.config.owner),
+        };
+        let first = self.router.route(&ctx, &input).await;
+        match stage {
+            Stage::Transcribe => self.retry_low_transcript(&ctx, &input, first).await,
+            Stage::Context => self.retry_low_context(&ctx, input, first).await,
+            Stage::Critique => Decision::Routed(first, false),
+            Stage::Art => self.art_or_placeholder(job, first),
+        }
+    }
+
+    /// E004: a transcript below the threshold is retried with the next transcriber.
+    async fn retry_low_transcript(&self, ctx: &CallContext, input: &Value, mut routed: Routed) -> Decision {
+        let threshold = self.config.gate.lyrics_confidence;
+        let mut best: Option<Answer> = None;
+        while let Routed::Answer(answer) = &routed {
+            if answer.quality.unwrap_or(0.0) >= threshold {
+                return Decision::Routed(routed, false);
+            }
+            let next = answer.index + 1;
+            if best.as_ref().is_none_or(|b| b.quality < answer.quality) {
+                best = Some(answer.clone());
+            }
+            if next >= self.router.chain_len(ctx.stage) {
+                break;
+            }
+            routed = self.router.route(&CallContext { skip: next, ..ctx.clone() }, input).await;
+        }
+        match best {
+            Some(best) => Decision::Routed(Routed::Answer(best), true),
+            None => Decision::Routed(routed, false),
+        }
+    }
+
+    /// E004: context with low relevance is retried once with broader sources.
+    async fn retry_low_context(&self, ctx: &CallContext, mut input: Value, first: Routed) -> Decision {
+        let threshold = self.config.gate.context_relevance;
+        let Routed::Answer(narrow) = &first else { return Decision::Routed(first, false) };
+        if narrow.quality.unwrap_or(0.0) >= threshold {
+            return Decision::Routed(first, false);
+        }
+        input["broaden"] = Value::Bool(true);
+        match self.router.route(ctx, &input).await {
+            Routed::Answer(broad) if broad.quality >= narrow.quality => {
+                let low = broad.quality.unwrap_or(0.0) < threshold;
+                Decision::Routed(Routed::Answer(broad), low)
+            }
+            _ => Decision::Routed(first, true),
+        }
+    }
+
+    /// E004: art that cannot be made falls back to a flagged placeholder, never a fake image.
+    fn art_or_placeholder(&self, job: &ClaimedJob, routed: Routed) -> Decision {
+        let last_attempt = job.attempt >= job.max_attempts;
+        match routed {
+            Routed::Fail { .. } | Routed::NoProvider(_) => Decision::Placeholder,
+            Routed::Defer { .. } if last_attempt => Decision::Placeholder,
+            other => Decision::Routed(other, false),
+        }
+    }
+
+    fn input_for(&self, stage: Stage, song: &Song, outputs: &[StageOutput]) -> Result<Value, String> {
+        let output = |s: Stage| outputs.iter().find(|o| o.stage == s).map(|o| o.output.clone());
+        let lyrics = output(Stage::Transcribe)
+            .and_then(|t| t["text"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let artist = song.artist.name_latin.clone().or(song.artist.name_km.clone()).unwrap_or_default();
+        let value = match stage {
+            Stage::Transcribe => {
+                let path = self.config.data_dir.join("assets/audio_in").join(format!(
+                    "{}.{}",
+                    song.audio_sha256,
+                    extension_for(&song.audio_mime)
+                ));
+                if !path.is_file() {
+                    return Err(format!("the song's audio file is missing ({})", song.audio_sha256));
+                }
+                serde_json::to_value(TranscribeInput {
+                    audio_path: path.display().to_string(),
+                    language: song.language.clone(),
+                    duration_secs: song.duration_secs.unwrap_or_default(),
+                })
+            }
+            Stage::Context => serde_json::to_value(ContextInput {
+                title: song.title.clone(),
+                artist,
+                year: song.year,
+                lyrics,
+                broaden: false,
+            }),
+            Stage::Critique => {
+                let transcript = output(Stage::Transcribe).unwrap_or_default();
+                let facts = output(Stage::Context).map(|c| c["facts"].clone()).unwrap_or(json!([]));
+                serde_json::to_value(CritiqueInput {
+                    title: song.title.clone(),
+                    artist,
+                    lyrics,
+                    confidence: transcript["confidence"].as_f64().unwrap_or_default(),
+                    facts: serde_json::from_value(facts).unwrap_or_default(),
+                })
+            }
+            Stage::Art => {
+                serde_json::to_value(ArtInput { title: song.title.clone(), artist, year: song.year })
+            }
+        };
+        value.map_err(|e| e.to_string())
+    }
+
+    fn record(
+        &self,
+        job: &ClaimedJob,
+        start: &StageStart,
+        stage: Stage,
+        decision: Decision,
+    ) -> StoreResult<()> {
+        let song_id = start.song.id;
+        let accepted = match decision {
+            Decision::Routed(Routed::Answer(answer), flagged) => (answer, flagged),
+            Decision::Placeholder => (placeholder_art(), true),
+            Decision::Routed(other, _) => return self.record_failure(job, start, stage, other),
+        };
+        let (answer, flagged) = accepted;
+        let output = StageOutput {
+            stage,
+            run_id: start.run_id,
+            provider: answer.provider.name.clone(),
+            model: answer.provider.model.clone(),
+            output: answer.output.clone(),
+            quality: answer.quality,
+            flagged,
+        };
+        let next =
+            Stage::ORDER.iter().position(|s| *s == stage).and_then(|i| Stage::ORDER.get(i + 1)).copied();
+        let (song_status, escalations) = match next {
+            Some(_) => (None, Vec::new()),
+            None => self.quality_gate(song_id, &start.outputs, &output),
+        };
+        let success = StageSuccess {
+            run_id: start.run_id,
+            end: RunEnd {
+                succeeded: true,
+                provider: Some(answer.provider.name),
+                model: Some(answer.provider.model),
+                quality: answer.quality,
+                cost_micro_usd: answer.cost_micro_usd,
+                ..Default::default()
+            },
+            output,
+            next: next.map(|s| NewJob::stage(song_id, s)),
+            song_status,
+            escalations,
+        };
+        if !self.store.complete_stage(job, success)? {
+            tracing::warn!(
+                job = job.id,
+                "lease lost: the stage's result was refused (another worker owns it now)"
+            );
+        }
+        Ok(())
+    }
+
+    /// After the last stage: REVIEW, or NEEDS_HUMAN_REVIEW with an alert.
+    fn quality_gate(
+        &self,
+        song_id: i64,
+        earlier: &[StageOutput],
+        last: &StageOutput,
+    ) -> (Option<(SongStatus, Option<String>)>, Vec<NewEscalation>) {
+        let gate = &self.config.gate;
+        let quality = |s: Stage| earlier.iter().chain([last]).find(|o| o.stage == s).and_then(|o| o.quality);
+        let mut problems = Vec::new();
+        let confidence = quality(Stage::Transcribe).unwrap_or(0.0);
+        if confidence < gate.lyrics_confidence {
+            problems.push(format!("lyrics confidence {confidence:.2} < {:.2}", gate.lyrics_confidence));
+        }
+        let relevance = quality(Stage::Context).unwrap_or(0.0);
+        if relevance < gate.context_relevance {
+            problems.push(format!("context relevance {relevance:.2} < {:.2}", gate.context_relevance));
+        }
+        if earlier.iter().chain([last]).any(|o| o.stage == Stage::Art && o.flagged) {
+            problems.push("no art could be generated; a placeholder stands in".to_string());
+        }
+        if problems.is_empty() {
+            return (Some((SongStatus::Review, None)), Vec::new());
+        }
+        let reason = problems.join("; ");
+        let escalation = NewEscalation {
+            kind: "quality",
+            to_role: "operator",
+            song_id: Some(song_id),
+            job_id: None,
+            error_class: None,
+            summary: format!("song {song_id} needs human review: {reason}"),
+            details: json!({ "problems": problems }),
+        };
+        (Some((SongStatus::NeedsHumanReview, Some(reason))), vec![escalation])
+    }
+
+    fn record_failure(
+        &self,
+        job: &ClaimedJob,
+        start: &StageStart,
+        stage: Stage,
+        routed: Routed,
+    ) -> StoreResult<()> {
+        let song_id = start.song.id;
+        let (outcome, class, error, final_status, to_role) = match routed {
+            Routed::Defer { after, error, class } => {
+                let outcome =
+                    JobOutcome::Retry { run_at: stamp_in(after.as_secs_f64()), error: error.clone(), class };
+                (outcome, class, error, SongStatus::Failed, "engineer")
+            }
+            Routed::Fail { error, class } => {
+                let to = if class == ErrorClass::SchemaData { "engineer" } else { "operator" };
+                (JobOutcome::Failed { error: error.clone(), class }, class, error, SongStatus::Failed, to)
+            }
+            Routed::NoProvider(error) => {
+                let class = ErrorClass::Infrastructure;
+                (
+                    JobOutcome::Failed { error: error.clone(), class },
+                    class,
+                    error,
+                    SongStatus::Failed,
+                    "engineer",
+                )
+            }
+            Routed::Budget(stop) => return self.record_budget_stop(job, start, stage, stop),
+            Routed::Answer(_) => unreachable!("answers are accepted, not failed"),
+        };
+        let reason = format!("{} stage failed: {error}", stage.as_str());
+        let failure = StageFailure {
+            run_id: Some(start.run_id),
+            end: RunEnd {
+                error: Some(error.clone()),
+                error_class: Some(class.as_str().into()),
+                ..Default::default()
+            },
+            outcome,
+            song_status_if_final: Some((final_status, reason.clone())),
+            escalations_if_final: vec![NewEscalation {
+                kind: "critical_failure",
+                to_role,
+                song_id: Some(song_id),
+                job_id: Some(job.id),
+                error_class: Some(class),
+                summary: reason,
+                details: json!({ "stage": stage, "attempt": job.attempt, "error": error }),
+            }],
+        };
+        if self.store.fail_stage(job, failure)?.is_none() {
+            tracing::warn!(
+                job = job.id,
+                "lease lost: the failure was not recorded (another worker owns the job)"
+            );
+        }
+        Ok(())
+    }
+
+    /// A per-song cap stops the song for a human; a daily cap pauses the stage until tomorrow.
+    fn record_budget_stop(
+        &self,
+        job: &ClaimedJob,
+        start: &StageStart,
+        stage: Stage,
+        stop: molt_core::pipeline::BudgetStop,
+    ) -> StoreResult<()> {
+        let summary = format!("{} stage stopped: {stop}", stage.as_str());
+        let escalation = NewEscalation {
+            kind: "budget",
+            to_role: "operator",
+            song_id: Some(start.song.id),
+            job_id: Some(job.id),
+            error_class: Some(ErrorClass::Business),
+            summary: summary.clone(),
+            details: serde_json::to_value(&stop).unwrap_or_default(),
+        };
+        let end = RunEnd {
+            error: Some(summary.clone()),
+            error_class: Some("business".into()),
+            ..Default::default()
+        };
+        let failure = if stop.scope == "per_day" {
+            self.store.escalate(escalation)?;
+            let tomorrow =
+                (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT00:00:00.000Z").to_string();
+            // A paused stage does not use up an attempt's worth of patience: it waits for the new day.
+            StageFailure {
+                run_id: Some(start.run_id),
+                end,
+                outcome: JobOutcome::Retry {
+                    run_at: tomorrow,
+                    error: summary.clone(),
+                    class: ErrorClass::Business,
+                },
+                song_status_if_final: Some((SongStatus::NeedsHumanReview, summary)),
+                escalations_if_final: Vec::new(),
+            }
+        } else {
+            StageFailure {
+                run_id: Some(start.run_id),
+                end,
+                outcome: JobOutcome::Failed { error: summary.clone(), class: ErrorClass::Business },
+                song_status_if_final: Some((SongStatus::NeedsHumanReview, summary)),
+                escalations_if_final: vec![escalation],
+            }
+        };
+        if self.store.fail_stage(job, failure)? == Some(JobState::Queued) {
+            tracing::warn!(job = job.id, "daily budget reached: stage paused until tomorrow");
+        }
+        Ok(())
+    }
+}
+
+enum Decision {
+    /// The router's answer, and whether an accepted answer is flagged (below the gate).
+    Routed(Routed, bool),
+    Placeholder,
+}
+
+fn placeholder_art() -> Answer {
+    let output =
+        ArtOutput { image_base64: None, asset_sha256: None, mime: "image/svg+xml".into(), placeholder: true };
+    Answer {
+        provider: crate::ProviderId::new("placeholder", "typeset"),
+        index: 0,
+        output: serde_json::to_value(output).unwrap_or_default(),
+        quality: Some(0.0),
+        cost_micro_usd: 0,
+        cached: false,
+    }
+}
+
+fn extension_for(mime: &str) -> &'static str {
+    molt_media::AudioFormat::ALL.into_iter().find(|f| f.mime() == mime).map_or("bin", |f| f.extension())
+}

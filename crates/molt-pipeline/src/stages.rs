@@ -1,0 +1,142 @@
+//! The four stages' inputs and outputs, and how each output's quality is read.
+
+use molt_core::Stage;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A stage's typed contract.
+pub trait StageKind: Send + Sync {
+    const STAGE: Stage;
+    type Input: Serialize + DeserializeOwned + Send + Sync;
+    type Output: Serialize + DeserializeOwned + Send + Sync;
+    /// The score the quality gate reads, in 0..=1.
+    fn quality(output: &Self::Output) -> Option<f64>;
+}
+
+pub struct Transcribe;
+pub struct Context;
+pub struct Critique;
+pub struct Art;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscribeInput {
+    /// Absolute path of the stored audio.
+    pub audio_path: String,
+    pub language: Option<String>,
+    pub duration_secs: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub text: String,
+    pub language: Option<String>,
+    pub segments: Vec<Segment>,
+    /// Mean token probability, 0..=1.
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextInput {
+    pub title: String,
+    pub artist: String,
+    pub year: Option<u32>,
+    pub lyrics: String,
+    /// Second try after low relevance: search wider sources.
+    pub broaden: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact {
+    pub text: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextOutput {
+    pub facts: Vec<Fact>,
+    /// How relevant the facts are to this song, 0..=1.
+    pub relevance: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CritiqueInput {
+    pub title: String,
+    pub artist: String,
+    pub lyrics: String,
+    pub confidence: f64,
+    pub facts: Vec<Fact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CritiqueOutput {
+    /// Overall judgement of the transcription, 0..=1.
+    pub score: f64,
+    pub issues: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtInput {
+    pub title: String,
+    pub artist: String,
+    pub year: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtOutput {
+    /// The image, base64, as the provider returned it; the runner stores it
+    /// content-addressed and replaces this with `asset_sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_sha256: Option<String>,
+    pub mime: String,
+    /// True when no provider could make art and a placeholder stands in.
+    pub placeholder: bool,
+}
+
+fn unit(x: f64) -> Option<f64> {
+    Some(x.clamp(0.0, 1.0))
+}
+
+impl StageKind for Transcribe {
+    const STAGE: Stage = Stage::Transcribe;
+    type Input = TranscribeInput;
+    type Output = Transcript;
+    fn quality(o: &Transcript) -> Option<f64> {
+        unit(o.confidence)
+    }
+}
+
+impl StageKind for Context {
+    const STAGE: Stage = Stage::Context;
+    type Input = ContextInput;
+    type Output = ContextOutput;
+    fn quality(o: &ContextOutput) -> Option<f64> {
+        unit(o.relevance)
+    }
+}
+
+impl StageKind for Critique {
+    const STAGE: Stage = Stage::Critique;
+    type Input = CritiqueInput;
+    type Output = CritiqueOutput;
+    fn quality(o: &CritiqueOutput) -> Option<f64> {
+        unit(o.score)
+    }
+}
+
+impl StageKind for Art {
+    const STAGE: Stage = Stage::Art;
+    type Input = ArtInput;
+    type Output = ArtOutput;
+    fn quality(o: &ArtOutput) -> Option<f64> {
+        Some(if o.placeholder { 0.0 } else { 1.0 })
+    }
+}

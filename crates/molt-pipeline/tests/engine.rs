@@ -1,0 +1,369 @@
+//! The stage runner and router end to end on a real store, with in-process
+//! providers scripted per test.
+
+mod common;
+
+use common::{drain, full_router, Act, Fake, Studio};
+use molt_core::{ErrorClass, SongStatus, Stage};
+use molt_pipeline::router::RouterConfig;
+use molt_store::PipelineStore;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn quick() -> RouterConfig {
+    RouterConfig {
+        timeout: Duration::from_millis(200),
+        breaker_cooldown: Duration::from_millis(50),
+        ..RouterConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn songs_go_through_all_four_stages_to_review() {
+    let studio = Studio::new();
+    let songs = studio.songs(3).await;
+    for (stage, price) in [
+        ("good-transcribe", 1000.0),
+        ("good-context", 2000.0),
+        ("good-critique", 3000.0),
+        ("good-art", 4000.0),
+    ] {
+        studio.set_price(stage, price);
+    }
+    let runner = studio.runner(full_router(&studio, quick(), vec![]), LEASE);
+    for id in &songs {
+        assert_eq!(runner.start_song(*id).unwrap(), Some(Stage::Transcribe));
+    }
+    drain(&studio, &runner, 50).await;
+    assert_eq!(studio.statuses().await, vec![SongStatus::Review; 3]);
+    for id in &songs {
+        let outputs = studio.store.stage_outputs(*id).unwrap();
+        assert_eq!(outputs.iter().map(|o| o.stage).collect::<Vec<_>>(), Stage::ORDER.to_vec());
+        let runs = studio.store.stage_runs(*id).unwrap();
+        assert_eq!(runs.len(), 4);
+        assert!(runs.iter().all(|r| r.state == "succeeded" && r.duration_ms.is_some()));
+    }
+    assert_eq!(studio.scalar("SELECT count(*) FROM cost_ledger WHERE outcome = 'ok'"), 12);
+    assert_eq!(studio.scalar("SELECT sum(micro_usd) FROM cost_ledger"), 3 * 10_000);
+    assert_eq!(studio.scalar("SELECT sum(cost_micro_usd) FROM songs"), 3 * 10_000);
+    assert_eq!(studio.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'"), 12);
+    // Nothing left to do: starting a reviewed song again is refused.
+    assert!(runner.start_song(songs[0]).is_err());
+}
+
+#[tokio::test]
+async fn a_restart_resumes_at_the_first_unfinished_stage() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let transcriber = Fake::good(Stage::Transcribe, "t");
+    let calls = transcriber.calls.clone();
+    let context = Fake::new(Stage::Context, "c", |_, _| Act::Err(ErrorClass::Infrastructure, None));
+    let runner =
+        studio.runner(full_router(&studio, quick(), vec![transcriber.link(), context.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    runner.pass().await.unwrap(); // transcribe
+    runner.pass().await.unwrap(); // context fails, deferred
+    assert_eq!(studio.status(id).await, SongStatus::Processing);
+
+    // A new process with working providers picks the song up again at `context`.
+    let runner = studio.runner(full_router(&studio, quick(), vec![]), LEASE);
+    assert_eq!(runner.start_song(id).unwrap(), Some(Stage::Context));
+    drain(&studio, &runner, 50).await;
+    assert_eq!(studio.status(id).await, SongStatus::Review);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "transcription was not repeated");
+}
+
+#[tokio::test]
+async fn transient_errors_retry_at_once_then_back_off_through_run_at() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let flaky = Fake::new(Stage::Transcribe, "flaky", |_, _| Act::Err(ErrorClass::Transient, None));
+    let calls = flaky.calls.clone();
+    let runner = studio.runner(full_router(&studio, quick(), vec![flaky.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    runner.pass().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one immediate retry in-process");
+    let (state, attempt, class, run_at) = studio.job(id, Stage::Transcribe);
+    assert_eq!((state.as_str(), attempt, class.as_deref()), ("queued", 1, Some("transient")));
+    assert!(run_at > molt_core::time::stamp_in(1.0), "backed off ≥ ~2 s: {run_at}");
+    assert_eq!(runner.pass().await.unwrap().claimed, 0, "no sleeping worker: the job waits in the queue");
+}
+
+#[tokio::test]
+async fn a_429_waits_for_retry_after_plus_one_second() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let limited = Fake::new(Stage::Transcribe, "limited", |_, _| {
+        Act::Err(ErrorClass::RateLimited, Some(Duration::from_secs(30)))
+    });
+    let runner = studio.runner(full_router(&studio, quick(), vec![limited.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    runner.pass().await.unwrap();
+    let (state, _, class, run_at) = studio.job(id, Stage::Transcribe);
+    assert_eq!((state.as_str(), class.as_deref()), ("queued", Some("rate_limited")));
+    assert!(run_at > molt_core::time::stamp_in(30.0) && run_at < molt_core::time::stamp_in(32.0), "{run_at}");
+}
+
+#[tokio::test]
+async fn repeated_429s_switch_to_the_next_provider() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let limited = Fake::new(Stage::Transcribe, "limited", |_, _| Act::Err(ErrorClass::RateLimited, None));
+    let backup = Fake::good(Stage::Transcribe, "backup");
+    let backup_calls = backup.calls.clone();
+    let runner = studio.runner(full_router(&studio, quick(), vec![limited.link(), backup.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(studio.status(id).await, SongStatus::Review);
+    assert_eq!(backup_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(studio.store.stage_outputs(id).unwrap()[0].provider, "backup");
+    assert_eq!(studio.scalar("SELECT count(*) FROM cost_ledger WHERE outcome = 'rate_limited'"), 3);
+}
+
+#[tokio::test]
+async fn infrastructure_failures_fall_back_to_the_next_provider_at_once() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let down = Fake::new(Stage::Context, "down", |_, _| Act::Err(ErrorClass::Infrastructure, None));
+    let runner = studio.runner(
+        full_router(&studio, quick(), vec![down.link(), Fake::good(Stage::Context, "backup").link()]),
+        LEASE,
+    );
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(studio.status(id).await, SongStatus::Review);
+    assert_eq!(studio.store.stage_outputs(id).unwrap()[1].provider, "backup");
+}
+
+#[tokio::test]
+async fn schema_and_unknown_errors_are_never_retried_and_escalate() {
+    for (class, role) in [(ErrorClass::SchemaData, "engineer"), (ErrorClass::Unknown, "operator")] {
+        let studio = Studio::new();
+        let id = studio.songs(1).await[0];
+        let broken = Fake::new(Stage::Critique, "broken", move |_, _| Act::Err(class, None));
+        let calls = broken.calls.clone();
+        let backup = Fake::good(Stage::Critique, "backup");
+        let backup_calls = backup.calls.clone();
+        let runner = studio.runner(full_router(&studio, quick(), vec![broken.link(), backup.link()]), LEASE);
+        runner.start_song(id).unwrap();
+        drain(&studio, &runner, 50).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{class:?}: exactly one call");
+        assert_eq!(backup_calls.load(Ordering::SeqCst), 0, "{class:?}: no fallback either");
+        assert_eq!(studio.status(id).await, SongStatus::Failed);
+        assert_eq!(studio.job(id, Stage::Critique).0, "failed");
+        let to: String = studio
+            .store
+            .read(|c| {
+                Ok(c.query_row("SELECT to_role FROM escalations WHERE kind = 'critical_failure'", [], |r| {
+                    r.get(0)
+                })?)
+            })
+            .unwrap();
+        assert_eq!(to, role, "{class:?}");
+        assert_eq!(studio.scalar("SELECT count(*) FROM events WHERE kind = 'alert.escalated'"), 1);
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_exhaust_attempts_then_fail_and_escalate() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let flaky = Fake::new(Stage::Art, "flaky", |_, _| Act::Err(ErrorClass::Transient, None));
+    let calls = flaky.calls.clone();
+    // Art falls back to a placeholder after the last attempt instead of failing the song.
+    let runner = studio.runner(
+        full_router(&studio, RouterConfig { breaker_threshold: 100, ..quick() }, vec![flaky.link()]),
+        LEASE,
+    );
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 10, "5 attempts × (call + immediate retry)");
+    let art = studio.store.stage_outputs(id).unwrap().pop().unwrap();
+    assert!(art.flagged && art.output["placeholder"] == true);
+    assert_eq!(studio.status(id).await, SongStatus::NeedsHumanReview);
+    assert_eq!(studio.scalar("SELECT count(*) FROM escalations WHERE kind = 'quality'"), 1);
+}
+
+#[tokio::test]
+async fn a_low_confidence_transcript_is_retried_with_the_next_transcriber() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let weak = Fake::new(Stage::Transcribe, "weak", |_, _| Act::Ok(0.40));
+    let strong = Fake::new(Stage::Transcribe, "strong", |_, _| Act::Ok(0.91));
+    let runner = studio.runner(full_router(&studio, quick(), vec![weak.link(), strong.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    let t = &studio.store.stage_outputs(id).unwrap()[0];
+    assert_eq!((t.provider.as_str(), t.flagged), ("strong", false));
+    assert_eq!(studio.status(id).await, SongStatus::Review);
+}
+
+#[tokio::test]
+async fn still_low_quality_goes_to_human_review_with_an_alert() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let weak = Fake::new(Stage::Transcribe, "weak", |_, _| Act::Ok(0.40));
+    let vague = Fake::new(Stage::Context, "vague", |_, input| {
+        Act::Ok(if input["broaden"] == true { 0.70 } else { 0.50 })
+    });
+    let inputs = vague.inputs.clone();
+    let runner = studio.runner(full_router(&studio, quick(), vec![weak.link(), vague.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(studio.status(id).await, SongStatus::NeedsHumanReview);
+    let broadened: Vec<bool> = inputs.lock().unwrap().iter().map(|i| i["broaden"] == true).collect();
+    assert_eq!(broadened, vec![false, true], "context retried once with broader sources");
+    let context = &studio.store.stage_outputs(id).unwrap()[1];
+    assert_eq!((context.quality, context.flagged), (Some(0.70), true));
+    let summary: String = studio
+        .store
+        .read(
+            |c| Ok(c.query_row("SELECT summary FROM escalations WHERE kind = 'quality'", [], |r| r.get(0))?),
+        )
+        .unwrap();
+    assert!(
+        summary.contains("lyrics confidence 0.40") && summary.contains("context relevance 0.70"),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn a_stage_without_providers_fails_clearly_and_never_fakes_a_result() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let mut router = studio.router(quick());
+    router.mark_unavailable(Stage::Transcribe, "local_whisper:base is not built into this molt yet".into());
+    let runner = studio.runner(router, LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 10).await;
+    assert_eq!(studio.status(id).await, SongStatus::Failed);
+    assert!(studio.store.stage_outputs(id).unwrap().is_empty());
+    let error = studio.store.stage_runs(id).unwrap()[0].error.clone().unwrap();
+    assert!(
+        error.contains("no transcribe provider is available: local_whisper:base is not built"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_circuit_opens_after_repeated_failures_and_closes_again() {
+    let studio = Studio::new();
+    let songs = studio.songs(4).await;
+    // Fails its first three calls, then recovers.
+    let shaky = Fake::new(Stage::Transcribe, "shaky", |n, _| {
+        if n < 3 {
+            Act::Err(ErrorClass::Infrastructure, None)
+        } else {
+            Act::Ok(0.95)
+        }
+    });
+    let shaky_id = molt_pipeline::ProviderId::new("shaky", "m1");
+    let shaky_calls = shaky.calls.clone();
+    let router = full_router(
+        &studio,
+        RouterConfig { breaker_cooldown: Duration::from_millis(300), ..quick() },
+        vec![shaky.link(), Fake::good(Stage::Transcribe, "backup").link()],
+    );
+    let router = std::sync::Arc::new(router);
+    let runner = molt_pipeline::runner::Runner::new(
+        std::sync::Arc::new(studio.store.clone()),
+        router.clone(),
+        molt_pipeline::runner::RunnerConfig {
+            lease: LEASE,
+            batch: 1,
+            owner: "w".into(),
+            gate: Default::default(),
+            data_dir: studio.config.data_dir.clone(),
+        },
+    );
+    for id in &songs[..3] {
+        runner.start_song(*id).unwrap();
+    }
+    for _ in 0..3 {
+        runner.pass().await.unwrap();
+    }
+    assert!(router.circuit_open(&shaky_id), "three failures open the circuit");
+    runner.start_song(songs[3]).unwrap();
+    runner.pass().await.unwrap();
+    assert_eq!(shaky_calls.load(Ordering::SeqCst), 3, "an open circuit is skipped");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    drain(&studio, &runner, 50).await;
+    assert!(!router.circuit_open(&shaky_id), "a good trial after the cooldown closes it");
+    assert_eq!(shaky_calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn the_per_song_budget_stops_spending_at_the_cap() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    for stage in ["good-transcribe", "good-context", "good-critique", "good-art"] {
+        studio.set_price(stage, 200_000.0);
+    }
+    let runner = studio.runner(full_router(&studio, quick(), vec![]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    // $0.50 per song: two $0.20 calls fit, the third would not.
+    assert_eq!(studio.scalar("SELECT sum(micro_usd) FROM cost_ledger"), 400_000);
+    assert_eq!(studio.scalar("SELECT count(*) FROM cost_ledger WHERE outcome = 'ok'"), 2);
+    assert_eq!(studio.status(id).await, SongStatus::NeedsHumanReview);
+    assert_eq!(studio.scalar("SELECT count(*) FROM escalations WHERE kind = 'budget'"), 1);
+}
+
+#[tokio::test]
+async fn the_daily_budget_pauses_the_stage_until_tomorrow() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    studio.set_budget("per_day", 0);
+    studio.set_price("good-transcribe", 1.0);
+    let runner = studio.runner(full_router(&studio, quick(), vec![]), LEASE);
+    runner.start_song(id).unwrap();
+    runner.pass().await.unwrap();
+    let (state, _, class, run_at) = studio.job(id, Stage::Transcribe);
+    assert_eq!((state.as_str(), class.as_deref()), ("queued", Some("business")));
+    assert!(run_at.ends_with("T00:00:00.000Z") && run_at > molt_core::time::now_stamp(), "{run_at}");
+    assert_eq!(
+        studio.scalar("SELECT count(*) FROM cost_ledger WHERE micro_usd > 0 OR reserved_micro_usd > 0"),
+        0,
+        "nothing spent"
+    );
+    assert_eq!(studio.scalar("SELECT count(*) FROM escalations WHERE kind = 'budget'"), 1);
+    assert_eq!(studio.status(id).await, SongStatus::Processing, "paused, not failed");
+}
+
+#[tokio::test]
+async fn a_cached_answer_is_never_paid_twice() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let context = Fake::new(Stage::Context, "c", |_, _| Act::Ok(0.9));
+    let paid = context.paid.clone();
+    let critic = Fake::new(Stage::Critique, "k", |n, _| {
+        if n == 0 {
+            Act::Err(ErrorClass::Infrastructure, None)
+        } else {
+            Act::Ok(0.9)
+        }
+    });
+    let runner = studio.runner(full_router(&studio, quick(), vec![context.link(), critic.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    // Re-run the same song from `context` (as after a rescue): the paid answer comes from the cache.
+    studio
+        .store
+        .write(move |c| {
+            Ok(c.execute("DELETE FROM stage_outputs WHERE song_id = ?1 AND stage != 'transcribe'", [id])?)
+        })
+        .unwrap();
+    studio
+        .store
+        .write(move |c| Ok(c.execute("UPDATE songs SET status = 'failed' WHERE id = ?1", [id])?))
+        .unwrap();
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(paid.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        studio.scalar("SELECT count(*) FROM cost_ledger WHERE outcome = 'cache_hit' AND service = 'c'"),
+        1
+    );
+}
