@@ -3,6 +3,7 @@
 //! file and the environment; this module only merges and checks them.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use toml::Value;
@@ -22,6 +23,86 @@ pub struct Config {
     pub audio: AudioConfig,
     pub log: LogConfig,
     pub telegram: TelegramConfig,
+    pub pipeline: PipelineConfig,
+    /// Remote providers by name, referenced in chains as `NAME:model`.
+    pub providers: BTreeMap<String, RemoteProviderConfig>,
+}
+
+/// The song pipeline: job leases, workers, quality gate, router and chains.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// A stage job with no heartbeat for this long is rescued (DESIGN §5: 15 min).
+    pub lease_secs: u64,
+    /// Worker tasks in `molt serve` / `molt worker`.
+    pub workers: usize,
+    /// Jobs a worker claims at once.
+    pub batch: usize,
+    pub lyrics_confidence: f64,
+    pub context_relevance: f64,
+    /// Longest a single provider call may take.
+    pub call_timeout_secs: u64,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown_secs: u64,
+    pub chains: Chains,
+}
+
+/// Ordered providers per stage, `name:model`; the first that answers well wins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Chains {
+    pub transcribe: Vec<String>,
+    pub context: Vec<String>,
+    pub critique: Vec<String>,
+    pub art: Vec<String>,
+}
+
+/// An OpenAI-compatible service (OpenAI, a local Ollama or vLLM server, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteProviderConfig {
+    /// Only `openai` (an OpenAI-compatible API) for now.
+    pub kind: String,
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    #[serde(default = "default_remote_timeout")]
+    pub timeout_secs: u64,
+    /// Calls per minute this studio allows itself against the service.
+    #[serde(default)]
+    pub rate_per_minute: Option<u32>,
+}
+
+fn default_remote_timeout() -> u64 {
+    120
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            lease_secs: 15 * 60,
+            workers: 2,
+            batch: 4,
+            lyrics_confidence: 0.85,
+            context_relevance: 0.80,
+            call_timeout_secs: 15 * 60,
+            breaker_threshold: 3,
+            breaker_cooldown_secs: 30,
+            chains: Chains::default(),
+        }
+    }
+}
+
+impl Default for Chains {
+    /// The local providers, which need no key and no network.
+    fn default() -> Self {
+        Chains {
+            transcribe: vec!["local_whisper:base".into()],
+            context: vec!["local_historian:kb".into()],
+            critique: vec!["local_critic:rules".into()],
+            art: vec!["local_artist:typeset".into()],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +196,8 @@ impl Default for Config {
             audio: AudioConfig::default(),
             log: LogConfig::default(),
             telegram: TelegramConfig::default(),
+            pipeline: PipelineConfig::default(),
+            providers: BTreeMap::new(),
         }
     }
 }
@@ -187,6 +270,11 @@ impl Config {
         if self.audio.max_bytes == 0 {
             return bad("audio.max_bytes must be positive");
         }
+        if self.pipeline.workers == 0 || self.pipeline.batch == 0 || self.pipeline.lease_secs < 3 {
+            return bad(
+                "pipeline.workers and pipeline.batch must be at least 1, pipeline.lease_secs at least 3",
+            );
+        }
         if !(self.audio.min_duration_secs >= 0.0
             && self.audio.min_duration_secs < self.audio.max_duration_secs)
         {
@@ -236,6 +324,13 @@ fn apply_env(tree: &mut Value, var: &str, raw: &str) -> Result<(), ConfigError> 
         Some(Value::Float(_)) => raw.trim().parse().map(Value::Float).map_err(|_| "a number"),
         Some(Value::Boolean(_)) => raw.trim().parse().map(Value::Boolean).map_err(|_| "true or false"),
         Some(Value::Table(_)) => Err("a section, not a value"),
+        Some(Value::Array(_)) => Ok(Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| Value::String(p.into()))
+                .collect(),
+        )),
         _ => Ok(Value::String(raw.to_string())),
     }
     .map_err(|expected| env_err(format!("expected {expected}")))?;
@@ -294,6 +389,17 @@ mod tests {
         let shown = c.to_redacted_toml();
         assert!(!shown.contains("very-secret") && shown.contains("[redacted]"), "{shown}");
         assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn chains_and_remote_providers_are_configurable() {
+        let file = "[pipeline.chains]\ntranscribe = [\"studio:whisper-1\"]\n[providers.studio]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9\"\napi_key = \"sk-secret\"\n";
+        let c = Config::load(Some(file), env(&[("MOLT_PIPELINE__CHAINS__ART", "a:1, b:2")])).unwrap();
+        assert_eq!(c.pipeline.chains.transcribe, vec!["studio:whisper-1"]);
+        assert_eq!(c.pipeline.chains.art, vec!["a:1", "b:2"]);
+        assert_eq!(c.pipeline.chains.context, vec!["local_historian:kb"]);
+        assert_eq!(c.providers["studio"].timeout_secs, 120);
+        assert!(!c.to_redacted_toml().contains("sk-secret"));
     }
 
     #[test]
