@@ -17,6 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,6 +115,8 @@ pub struct Router {
     unavailable: HashMap<Stage, Vec<String>>,
     health: Mutex<HashMap<ProviderId, Health>>,
     config: RouterConfig,
+    circuits_opened: AtomicU64,
+    circuits_closed: AtomicU64,
 }
 
 impl Router {
@@ -124,6 +127,8 @@ impl Router {
             unavailable: HashMap::new(),
             health: Mutex::new(HashMap::new()),
             config,
+            circuits_opened: AtomicU64::new(0),
+            circuits_closed: AtomicU64::new(0),
         }
     }
 
@@ -154,6 +159,11 @@ impl Router {
     pub fn circuit_open(&self, id: &ProviderId) -> bool {
         let health = self.health.lock().expect("health lock");
         health.get(id).is_some_and(|h| h.breaker.state(Instant::now()) == crate::breaker::CircuitState::Open)
+    }
+
+    /// How many times circuits opened and closed again since start (for metrics and tests).
+    pub fn circuit_transitions(&self) -> (u64, u64) {
+        (self.circuits_opened.load(Ordering::Relaxed), self.circuits_closed.load(Ordering::Relaxed))
     }
 
     /// Run `input` through the stage's chain.
@@ -374,6 +384,10 @@ impl Router {
 
     fn record_success(&self, id: &ProviderId) {
         if let Some(h) = self.health.lock().expect("health lock").get_mut(id) {
+            if h.breaker.state(Instant::now()) != crate::breaker::CircuitState::Closed {
+                self.circuits_closed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(provider = %id, "circuit closed");
+            }
             h.breaker.success();
             h.rate_limited = 0;
         }
@@ -384,6 +398,7 @@ impl Router {
         let mut health = self.health.lock().expect("health lock");
         let opened = health.get_mut(id).is_some_and(|h| h.breaker.failure(Instant::now()));
         if opened {
+            self.circuits_opened.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(provider = %id, "circuit opened");
         }
         opened
@@ -397,6 +412,7 @@ impl Router {
         if h.rate_limited >= self.config.rate_limit_switch_after {
             h.breaker.trip(Instant::now());
             h.rate_limited = 0;
+            self.circuits_opened.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(provider = %id, "repeatedly rate limited; switching to the next provider");
             return true;
         }

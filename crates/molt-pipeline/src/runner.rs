@@ -93,7 +93,7 @@ impl Runner {
 
     /// E003: jobs out of attempts after losing their lease fail their song and escalate.
     fn rescue(&self) -> StoreResult<usize> {
-        let report = self.store.rescue_expired()?;
+        let report = self.store.rescue_expired(self.config.lease + self.router.config().timeout)?;
         for failed in &report.failed {
             let stage = failed.stage.map_or("?", Stage::as_str);
             let reason = format!("{stage} stage stuck: no heartbeat, {} attempts used", failed.attempt);
@@ -280,7 +280,13 @@ impl Runner {
             Decision::Placeholder => (placeholder_art(), true),
             Decision::Routed(other, _) => return self.record_failure(job, start, stage, other),
         };
-        let (answer, flagged) = accepted;
+        let (mut answer, flagged) = accepted;
+        if stage == Stage::Art {
+            if let Err(error) = self.store_art(&mut answer.output) {
+                let routed = Routed::Fail { error, class: ErrorClass::SchemaData };
+                return self.record_failure(job, start, stage, routed);
+            }
+        }
         let output = StageOutput {
             stage,
             run_id: start.run_id,
@@ -317,6 +323,36 @@ impl Runner {
                 "lease lost: the stage's result was refused (another worker owns it now)"
             );
         }
+        Ok(())
+    }
+
+    /// Move generated art out of the JSON into `assets/art/<sha256>.<ext>`
+    /// (temp file, then rename), keeping only its hash in the output.
+    fn store_art(&self, output: &mut Value) -> Result<(), String> {
+        let Some(encoded) = output.get("image_base64").and_then(Value::as_str) else { return Ok(()) };
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| format!("art is not valid base64: {e}"))?;
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let ext = match output["mime"].as_str() {
+            Some("image/png") => "png",
+            Some("image/jpeg") => "jpg",
+            Some("image/webp") => "webp",
+            other => return Err(format!("art has an unsupported type {other:?}")),
+        };
+        let dir = self.config.data_dir.join("assets/art");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let dest = dir.join(format!("{sha}.{ext}"));
+        if !dest.exists() {
+            let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &dest)).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("could not store the art: {e}")
+            })?;
+        }
+        output.as_object_mut().map(|o| o.remove("image_base64"));
+        output["asset_sha256"] = Value::String(sha);
         Ok(())
     }
 
@@ -469,6 +505,39 @@ impl Runner {
             tracing::warn!(job = job.id, "daily budget reached: stage paused until tomorrow");
         }
         Ok(())
+    }
+}
+
+/// Run `workers` worker tasks until `stop` turns true. Idle workers poll every `idle`.
+pub async fn run_workers(
+    runner: Arc<Runner>,
+    workers: usize,
+    idle: Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let tasks: Vec<_> = (0..workers.max(1))
+        .map(|_| {
+            let runner = runner.clone();
+            let mut stop = stop.clone();
+            tokio::spawn(async move {
+                while !*stop.borrow() {
+                    match runner.pass().await {
+                        Ok(pass) if pass.claimed > 0 => continue,
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "worker pass failed"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "a worker task died");
+        }
     }
 }
 

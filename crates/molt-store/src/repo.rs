@@ -123,8 +123,12 @@ pub trait PipelineStore: Send + Sync {
     ) -> StoreResult<Vec<ClaimedJob>>;
     /// Fenced: false when the lease was lost.
     fn extend_lease(&self, job: &ClaimedJob, lease: std::time::Duration) -> StoreResult<bool>;
-    /// Re-queue or fail jobs whose lease expired (E003).
-    fn rescue_expired(&self) -> StoreResult<molt_core::jobs::ReapReport>;
+    /// Re-queue or fail jobs whose lease expired (E003), close their runs, and
+    /// release cost reservations older than `reservation_ttl` (their process died mid-call).
+    fn rescue_expired(
+        &self,
+        reservation_ttl: std::time::Duration,
+    ) -> StoreResult<molt_core::jobs::ReapReport>;
     fn enqueue_job(&self, job: NewJob) -> StoreResult<i64>;
     /// Set a song's status outside a stage (e.g. after the reaper gave up on it).
     fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()>;

@@ -242,3 +242,13 @@ fn now() -> String {
 fn later(d: Duration) -> String {
     molt_core::time::stamp_in(d.as_secs_f64())
 }
+
+/// The live job of a song, if any: its state and when it may run next.
+pub fn live_job_for_song(conn: &Connection, song_id: i64) -> StoreResult<Option<(String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT state, run_at FROM jobs WHERE song_id = ?1 AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([song_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}

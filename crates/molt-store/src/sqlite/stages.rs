@@ -176,8 +176,26 @@ impl PipelineStore for SqliteStore {
         self.heartbeat(job.id, &job.lease_token, lease)
     }
 
-    fn rescue_expired(&self) -> StoreResult<molt_core::jobs::ReapReport> {
-        self.reap()
+    fn rescue_expired(
+        &self,
+        reservation_ttl: std::time::Duration,
+    ) -> StoreResult<molt_core::jobs::ReapReport> {
+        let stale = molt_core::time::stamp_in(-reservation_ttl.as_secs_f64());
+        self.write(move |c| {
+            let now = now_stamp();
+            let report = queue::reap(c, &now)?;
+            let ids = report.requeued.iter().copied().chain(report.failed.iter().map(|f| f.id));
+            let mut close = c.prepare_cached(
+                "UPDATE stage_runs SET state = 'failed', error = 'lease expired: the worker stopped answering',
+                     error_class = 'infrastructure', finished_at = ?2
+                 WHERE job_id = ?1 AND state = 'running'",
+            )?;
+            for id in ids {
+                close.execute(rusqlite::params![id, now])?;
+            }
+            pipeline::release_stale_reservations(c, &stale)?;
+            Ok(report)
+        })
     }
 
     fn enqueue_job(&self, job: molt_core::jobs::NewJob) -> StoreResult<i64> {
