@@ -28,6 +28,8 @@ pub struct Song {
     pub status: SongStatus,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub current_stage: Option<Stage>,
+    /// Why the song is FAILED or needs a human, when it is.
+    pub failure_reason: Option<String>,
     pub cost_micro_usd: i64,
     pub created_at: String,
     pub updated_at: String,

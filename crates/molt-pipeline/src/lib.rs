@@ -9,6 +9,8 @@ pub mod breaker;
 pub mod error;
 pub mod openai;
 pub mod provider;
+pub mod registry;
+pub mod remote;
 pub mod router;
 pub mod runner;
 pub mod stages;

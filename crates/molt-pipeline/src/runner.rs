@@ -63,7 +63,7 @@ impl Runner {
     pub fn start_song(&self, song_id: i64) -> Result<Option<Stage>, String> {
         let song = self
             .store
-            .get_song(song_id)
+            .song(song_id)
             .map_err(|e| e.to_string())?
             .ok_or(format!("song {song_id} not found"))?;
         if !matches!(song.status, SongStatus::Pending | SongStatus::Processing | SongStatus::Failed) {

@@ -132,5 +132,5 @@ pub trait PipelineStore: Send + Sync {
     fn enqueue_job(&self, job: NewJob) -> StoreResult<i64>;
     /// Set a song's status outside a stage (e.g. after the reaper gave up on it).
     fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()>;
-    fn get_song(&self, song_id: i64) -> StoreResult<Option<Song>>;
+    fn song(&self, song_id: i64) -> StoreResult<Option<Song>>;
 }

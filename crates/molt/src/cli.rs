@@ -33,9 +33,46 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Queue songs for processing (transcribe → context → critique → art → quality gate).
+    Process(ProcessArgs),
+    /// Run pipeline workers until SIGTERM (any number of these may share one database).
+    Worker {
+        /// Worker tasks (default: pipeline.workers).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Spending caps and spend so far.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
     /// Measure hot paths (on a scratch database unless told otherwise).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Songs to process (repeatable).
+    #[arg(long = "song")]
+    pub songs: Vec<i64>,
+    /// Every pending song.
+    #[arg(long)]
+    pub all_pending: bool,
+    /// Process here and wait until every song is done, with a progress bar.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Caps, today's spend and reservations.
+    Show,
+    /// Change caps, in dollars (e.g. 0.50).
+    Set {
+        #[arg(long)]
+        per_song: Option<String>,
+        #[arg(long)]
+        per_day: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +94,9 @@ pub struct ServeArgs {
     /// Address to listen on (overrides server.listen).
     #[arg(long)]
     pub listen: Option<String>,
+    /// Serve the API only; leave processing to `molt worker` processes.
+    #[arg(long)]
+    pub no_workers: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 const SONG_COLUMNS: &str =
     "s.id, s.title, s.title_latin, a.id, a.name_km, a.name_latin, s.composer, s.lyricist,
     s.year, s.album, s.language, s.isrc, s.duration_secs, s.audio_sha256, x.mime, x.bytes, s.rights_status,
-    s.status, s.current_stage, s.cost_micro_usd, s.created_at, s.updated_at";
+    s.status, s.current_stage, s.cost_micro_usd, s.created_at, s.updated_at, s.failure_reason";
 const SONG_FROM: &str =
     "FROM songs s JOIN artists a ON a.id = s.artist_id JOIN assets x ON x.id = s.audio_asset_id";
 
@@ -33,6 +33,7 @@ fn song_from_row(r: &Row<'_>) -> rusqlite::Result<Song> {
         rights_status: r.get(16)?,
         status: status.parse().map_err(|e: String| bad_column(17, e))?,
         current_stage: stage.map(|s| s.parse::<Stage>()).transpose().map_err(|e| bad_column(18, e))?,
+        failure_reason: r.get(22)?,
         cost_micro_usd: r.get(19)?,
         created_at: r.get(20)?,
         updated_at: r.get(21)?,

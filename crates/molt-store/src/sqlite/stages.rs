@@ -211,7 +211,7 @@ impl PipelineStore for SqliteStore {
         })
     }
 
-    fn get_song(&self, song_id: i64) -> StoreResult<Option<molt_core::catalog::Song>> {
+    fn song(&self, song_id: i64) -> StoreResult<Option<molt_core::catalog::Song>> {
         self.read(|c| catalog::get_song(c, song_id))
     }
 }

@@ -1,7 +1,9 @@
 //! One module per command group; each calls the application services.
 
 mod bench;
+mod budget;
 mod db;
+mod process;
 mod serve;
 mod song;
 mod token;
@@ -27,6 +29,9 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Song(command) => song::run(&config, command, json).await,
         Command::Token(command) => token::run(&config, command, json).await,
         Command::Bench(command) => bench::run(command, json).await,
+        Command::Process(args) => process::run(&config, args, json).await,
+        Command::Worker { workers } => process::worker(&config, workers).await,
+        Command::Budget(command) => budget::run(&config, command, json).await,
     }
 }
 

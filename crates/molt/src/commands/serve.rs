@@ -19,6 +19,12 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
     tracing::info!(%address, data_dir = %config.data_dir.display(), "molt serving");
     // The one stdout line: scripts and tests read the bound address from it.
     println!("molt listening on http://{address}");
+    let workers = if args.no_workers {
+        None
+    } else {
+        let runner = super::process::runner(&config, &store)?;
+        Some(super::process::spawn_workers(runner, config.pipeline.workers))
+    };
     let state = AppState::new(Arc::new(store), config);
     let swept = state.catalog.sweep_stale_uploads(std::time::Duration::from_secs(3600));
     if swept > 0 {
@@ -27,6 +33,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
     molt_server::serve(listener, state, molt_server::shutdown_signal())
         .await
         .map_err(|e| CliError::new("server_failed", e.to_string()))?;
+    if let Some((stop, handle)) = workers {
+        let _ = stop.send(true);
+        let _ = handle.await;
+    }
     tracing::info!("molt stopped");
     Ok(())
 }

@@ -5,9 +5,11 @@ use crate::cli::{SongAddArgs, SongCommand};
 use crate::output::{emit, CliError, CliResult};
 use molt_catalog::Catalog;
 use molt_core::catalog::{Song, SongQuery};
+use molt_core::pipeline::{StageOutput, StageRun};
 use molt_core::validate::SongInput;
 use molt_core::{Config, ValidationError};
-use molt_store::Database;
+use molt_core::{MicroUsd, Stage};
+use molt_store::{Database, PipelineStore};
 use std::ffi::OsString;
 use std::sync::Arc;
 
@@ -37,8 +39,13 @@ pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult
                 .await?
                 .ok_or(CliError::new("not_found", format!("song {id} not found")))?;
             let events = store.song_events(id).await?;
-            let shown = serde_json::json!({ "song": song, "events": events });
-            emit(json, &shown, |_| render_song(&song, &events));
+            let runs = PipelineStore::stage_runs(store.as_ref(), id)?;
+            let outputs = PipelineStore::stage_outputs(store.as_ref(), id)?;
+            let shown =
+                serde_json::json!({ "song": song, "stages": runs, "outputs": outputs, "events": events });
+            emit(json, &shown, |_| {
+                format!("{}\n{}", render_song(&song, &events), render_stages(&runs, &outputs))
+            });
         }
     }
     Ok(())
@@ -101,9 +108,56 @@ fn render_song(song: &Song, events: &[molt_core::catalog::Event]) -> String {
         song.audio_bytes,
         song.created_at
     );
+    if let Some(reason) = &song.failure_reason {
+        out.push_str(&format!("\n  reason:   {reason}"));
+    }
     out.push_str("\n  history:");
     for e in events {
-        out.push_str(&format!("\n    {}  {:<22} by {}", e.at, e.kind, e.actor));
+        let what = match e.kind.as_str() {
+            "song.status_changed" => format!(
+                "{} → {}",
+                e.details["from"].as_str().unwrap_or("?"),
+                e.details["to"].as_str().unwrap_or("?")
+            ),
+            "alert.escalated" => format!(
+                "to {}: {}",
+                e.details["to_role"].as_str().unwrap_or("?"),
+                e.details["summary"].as_str().unwrap_or("")
+            ),
+            _ => String::new(),
+        };
+        out.push_str(&format!("\n    {}  {:<20} {:<9} {what}", e.at, e.kind, e.actor));
+    }
+    out
+}
+
+/// Each stage: its state, attempts, provider, last error, cost and time.
+fn render_stages(runs: &[StageRun], outputs: &[StageOutput]) -> String {
+    let mut out = String::from("  stages:");
+    for stage in Stage::ORDER {
+        let tries: Vec<&StageRun> = runs.iter().filter(|r| r.stage == stage).collect();
+        let output = outputs.iter().find(|o| o.stage == stage);
+        let state = match (output, tries.last()) {
+            (Some(o), _) if o.flagged => "done (flagged)",
+            (Some(_), _) => "done",
+            (None, Some(r)) if r.state == "running" => "running",
+            (None, Some(_)) => "failed",
+            (None, None) => "pending",
+        };
+        let cost: i64 = tries.iter().map(|r| r.cost_micro_usd).sum();
+        let ms: i64 = tries.iter().filter_map(|r| r.duration_ms).sum();
+        let by = output.map(|o| format!(" by {}:{}", o.provider, o.model)).unwrap_or_default();
+        let quality = output.and_then(|o| o.quality).map(|q| format!(", quality {q:.2}")).unwrap_or_default();
+        out.push_str(&format!(
+            "\n    {:<10} {state}{by}{quality}, {} attempt(s), {}, {:.1} s",
+            stage.as_str(),
+            tries.len(),
+            MicroUsd(cost),
+            ms as f64 / 1000.0
+        ));
+        if let Some(error) = tries.last().filter(|_| output.is_none()).and_then(|r| r.error.as_deref()) {
+            out.push_str(&format!("\n               last error: {error}"));
+        }
     }
     out
 }
