@@ -12,7 +12,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use molt_core::pipeline::{BudgetStop, Reservation, Settlement};
 use molt_core::{ErrorClass, Stage};
 use molt_store::sqlite::pipeline::Cached;
-use molt_store::PipelineStore;
+use molt_store::{CacheEntry, PipelineStore};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -255,11 +255,17 @@ impl Router {
         match result {
             Ok((output, quality, used)) => {
                 let cost = self.price(&id, &used);
-                self.settle(ledger_id, "ok", &used, cost, latency_ms);
                 self.record_success(&id);
-                let cached = Cached { output: output.clone(), quality, cost_micro_usd: cost };
-                if let Err(e) = self.store.cache(&key, ctx.stage, &id.name, &id.model, cached) {
-                    tracing::warn!(error = %e, "could not cache a paid answer");
+                let entry = CacheEntry {
+                    key,
+                    stage: ctx.stage,
+                    provider: id.name.clone(),
+                    model: id.model.clone(),
+                    value: Cached { output: output.clone(), quality, cost_micro_usd: cost },
+                };
+                let settlement = Settlement { outcome: "ok", units: used.units, micro_usd: cost, latency_ms };
+                if let Err(e) = self.store.settle_and_cache(ledger_id, settlement, entry) {
+                    tracing::error!(error = %e, ledger_id, "could not settle and cache a paid answer");
                 }
                 Step::Done(Routed::Answer(Answer {
                     provider: id,

@@ -10,5 +10,7 @@ pub mod repo;
 pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};
-pub use repo::{Database, NewToken, PipelineStore, Readiness, StageFailure, StageStart, StageSuccess};
+pub use repo::{
+    CacheEntry, Database, NewToken, PipelineStore, Readiness, StageFailure, StageStart, StageSuccess,
+};
 pub use sqlite::{SchemaChange, SqliteStore, StoreOptions};

@@ -90,6 +90,16 @@ pub struct StageFailure {
     pub escalations_if_final: Vec<NewEscalation>,
 }
 
+/// A paid answer to keep.
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    pub key: String,
+    pub stage: Stage,
+    pub provider: String,
+    pub model: String,
+    pub value: crate::sqlite::pipeline::Cached,
+}
+
 /// The pipeline engine's view of the store. Blocking calls: they run on the
 /// writer thread or a pooled reader and take microseconds.
 pub trait PipelineStore: Send + Sync {
@@ -100,16 +110,11 @@ pub trait PipelineStore: Send + Sync {
     fn fail_stage(&self, job: &ClaimedJob, failure: StageFailure) -> StoreResult<Option<JobState>>;
     fn reserve(&self, reservation: Reservation) -> StoreResult<Result<i64, BudgetStop>>;
     fn settle(&self, ledger_id: i64, settlement: Settlement) -> StoreResult<()>;
+    /// Settle a paid call and cache its answer in one transaction, so a crash
+    /// can never leave a paid answer that a retry would pay for again.
+    fn settle_and_cache(&self, ledger_id: i64, settlement: Settlement, entry: CacheEntry) -> StoreResult<()>;
     fn cached(&self, key: &str) -> StoreResult<Option<crate::sqlite::pipeline::Cached>>;
     fn use_cached(&self, key: &str, reservation: Reservation) -> StoreResult<()>;
-    fn cache(
-        &self,
-        key: &str,
-        stage: Stage,
-        provider: &str,
-        model: &str,
-        value: crate::sqlite::pipeline::Cached,
-    ) -> StoreResult<()>;
     fn price(&self, provider: &str, model: &str, unit_kind: &str) -> StoreResult<Option<f64>>;
     fn escalate(&self, escalation: NewEscalation) -> StoreResult<i64>;
     fn stage_runs(&self, song_id: i64) -> StoreResult<Vec<StageRun>>;

@@ -4,11 +4,11 @@
 
 use super::{catalog, pipeline, queue, SqliteStore};
 use crate::error::{StoreError, StoreResult};
-use crate::repo::{PipelineStore, StageFailure, StageStart, StageSuccess};
+use crate::repo::{CacheEntry, PipelineStore, StageFailure, StageStart, StageSuccess};
 use molt_core::jobs::{ClaimedJob, JobState};
 use molt_core::pipeline::{BudgetStop, NewEscalation, Reservation, Settlement, StageOutput, StageRun};
 use molt_core::time::now_stamp;
-use molt_core::{SongStatus, Stage};
+use molt_core::SongStatus;
 
 const ACTOR: &str = "pipeline";
 
@@ -135,16 +135,11 @@ impl PipelineStore for SqliteStore {
         })
     }
 
-    fn cache(
-        &self,
-        key: &str,
-        stage: Stage,
-        provider: &str,
-        model: &str,
-        value: pipeline::Cached,
-    ) -> StoreResult<()> {
-        let (key, provider, model) = (key.to_string(), provider.to_string(), model.to_string());
-        self.write(move |c| pipeline::cache_put(c, &key, stage, &provider, &model, &value, &now_stamp()))
+    fn settle_and_cache(&self, ledger_id: i64, settlement: Settlement, e: CacheEntry) -> StoreResult<()> {
+        self.write(move |c| {
+            pipeline::settle(c, ledger_id, &settlement)?;
+            pipeline::cache_put(c, &e.key, e.stage, &e.provider, &e.model, &e.value, &now_stamp())
+        })
     }
 
     fn price(&self, provider: &str, model: &str, unit_kind: &str) -> StoreResult<Option<f64>> {
