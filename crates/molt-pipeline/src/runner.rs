@@ -72,12 +72,41 @@ impl Runner {
                 song.status
             ));
         }
+        self.check_prerequisites(&song)?;
         let done = self.store.stage_outputs(song_id).map_err(|e| e.to_string())?;
         let Some(stage) = Stage::ORDER.into_iter().find(|s| !done.iter().any(|o| o.stage == *s)) else {
             return Ok(None);
         };
         self.store.enqueue_job(NewJob::stage(song_id, stage)).map_err(|e| e.to_string())?;
         Ok(Some(stage))
+    }
+
+    /// DESIGN §3: title and artist present, the audio file present and decodable.
+    fn check_prerequisites(&self, song: &Song) -> Result<(), String> {
+        let id = song.id;
+        if song.title.trim().is_empty() {
+            return Err(format!("song {id} has no title"));
+        }
+        if song.artist.name_latin.is_none() && song.artist.name_km.is_none() {
+            return Err(format!("song {id} has no artist"));
+        }
+        let path = self.audio_path(song);
+        let limits = molt_media::AudioLimits {
+            max_bytes: u64::MAX,
+            min_duration_secs: 0.0,
+            max_duration_secs: f64::MAX,
+        };
+        molt_media::probe_file(&path, &limits)
+            .map_err(|e| format!("song {id}'s audio cannot be processed: {e}"))?;
+        Ok(())
+    }
+
+    fn audio_path(&self, song: &Song) -> PathBuf {
+        self.config.data_dir.join("assets/audio_in").join(format!(
+            "{}.{}",
+            song.audio_sha256,
+            extension_for(&song.audio_mime)
+        ))
     }
 
     /// Rescue expired leases, then claim and run one batch.
@@ -228,11 +257,7 @@ impl Runner {
         let artist = song.artist.name_latin.clone().or(song.artist.name_km.clone()).unwrap_or_default();
         let value = match stage {
             Stage::Transcribe => {
-                let path = self.config.data_dir.join("assets/audio_in").join(format!(
-                    "{}.{}",
-                    song.audio_sha256,
-                    extension_for(&song.audio_mime)
-                ));
+                let path = self.audio_path(song);
                 if !path.is_file() {
                     return Err(format!("the song's audio file is missing ({})", song.audio_sha256));
                 }

@@ -139,7 +139,11 @@ async fn infrastructure_failures_fall_back_to_the_next_provider_at_once() {
 
 #[tokio::test]
 async fn schema_and_unknown_errors_are_never_retried_and_escalate() {
-    for (class, role) in [(ErrorClass::SchemaData, "engineer"), (ErrorClass::Unknown, "operator")] {
+    for (class, role) in [
+        (ErrorClass::SchemaData, "engineer"),
+        (ErrorClass::Business, "operator"),
+        (ErrorClass::Unknown, "operator"),
+    ] {
         let studio = Studio::new();
         let id = studio.songs(1).await[0];
         let broken = Fake::new(Stage::Critique, "broken", move |_, _| Act::Err(class, None));
@@ -366,4 +370,50 @@ async fn a_cached_answer_is_never_paid_twice() {
         studio.scalar("SELECT count(*) FROM cost_ledger WHERE outcome = 'cache_hit' AND service = 'c'"),
         1
     );
+}
+
+#[tokio::test]
+async fn a_song_whose_audio_is_gone_or_broken_is_not_started() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let runner = studio.runner(full_router(&studio, quick(), vec![]), LEASE);
+    let audio = std::fs::read_dir(studio.config.data_dir.join("assets/audio_in"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&audio, b"RIFF garbage that no longer decodes").unwrap();
+    let err = runner.start_song(id).unwrap_err();
+    assert!(err.contains("audio cannot be processed"), "{err}");
+    std::fs::remove_file(&audio).unwrap();
+    assert!(runner.start_song(id).unwrap_err().contains("audio cannot be processed"));
+    assert_eq!(studio.status(id).await, SongStatus::Pending, "nothing changed");
+    assert_eq!(studio.scalar("SELECT count(*) FROM jobs"), 0);
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_losing_its_lease_fails_its_song_and_escalates() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let runner = studio.runner(full_router(&studio, quick(), vec![]), LEASE);
+    runner.start_song(id).unwrap();
+    // Five workers in a row claim the job and die without a heartbeat.
+    for _ in 0..5 {
+        studio.store.rescue_expired(Duration::from_secs(3600)).unwrap();
+        let job = studio.store.claim_jobs("doomed", 1, Duration::from_millis(1)).unwrap();
+        assert_eq!(job.len(), 1);
+        studio.store.begin_stage(&job[0]).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(runner.pass().await.unwrap().rescued, 1);
+    assert_eq!(studio.status(id).await, SongStatus::Failed);
+    assert_eq!(studio.job(id, Stage::Transcribe).0, "failed");
+    let summary: String = studio
+        .store
+        .read(|c| {
+            Ok(c.query_row("SELECT summary FROM escalations WHERE kind = 'stuck_job'", [], |r| r.get(0))?)
+        })
+        .unwrap();
+    assert!(summary.contains("transcribe stage stuck: no heartbeat, 5 attempts used"), "{summary}");
 }

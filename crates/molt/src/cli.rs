@@ -44,6 +44,9 @@ pub enum Command {
     /// Spending caps and spend so far.
     #[command(subcommand)]
     Budget(BudgetCommand),
+    /// Provider prices (micro-USD per unit), used to reserve and bill every call.
+    #[command(subcommand)]
+    Price(PriceCommand),
     /// Measure hot paths (on a scratch database unless told otherwise).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -72,6 +75,18 @@ pub enum BudgetCommand {
         per_song: Option<String>,
         #[arg(long)]
         per_day: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PriceCommand {
+    List,
+    /// e.g. `molt price set studio whisper-1 audio_second 100` ($0.006 a minute).
+    Set {
+        provider: String,
+        model: String,
+        unit: String,
+        micro_usd_per_unit: f64,
     },
 }
 

@@ -332,3 +332,14 @@ pub fn set_price(
     .execute(params![provider, model, unit_kind, micro_usd_per_unit, now])?;
     Ok(())
 }
+
+/// Every price: (provider, model, unit kind, micro-USD per unit).
+pub fn prices(conn: &Connection) -> StoreResult<Vec<(String, String, String, f64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT provider, model, unit_kind, micro_usd_per_unit FROM prices ORDER BY provider, model, unit_kind")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The unit kinds a price can be given in.
+pub const UNIT_KINDS: [&str; 5] = ["call", "audio_second", "input_token", "output_token", "image"];

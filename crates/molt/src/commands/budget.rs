@@ -1,7 +1,7 @@
 //! `molt budget show|set`: spending caps in dollars, stored as micro-USD.
 
 use super::open_store;
-use crate::cli::BudgetCommand;
+use crate::cli::{BudgetCommand, PriceCommand};
 use crate::output::{emit, CliError, CliResult};
 use molt_core::{Config, MicroUsd};
 use molt_store::sqlite::pipeline;
@@ -34,6 +34,43 @@ pub async fn run(config: &Config, command: BudgetCommand, json: bool) -> CliResu
         }
         out.push_str(&format!("today     spent or reserved {}", MicroUsd(today)));
         out
+    });
+    Ok(())
+}
+
+/// `molt price list|set`.
+pub async fn prices(config: &Config, command: PriceCommand, json: bool) -> CliResult {
+    let store = open_store(config).await?;
+    if let PriceCommand::Set { provider, model, unit, micro_usd_per_unit } = command {
+        if !pipeline::UNIT_KINDS.contains(&unit.as_str()) {
+            let kinds = pipeline::UNIT_KINDS.join(", ");
+            return Err(CliError::new(
+                "invalid_unit",
+                format!("unknown unit `{unit}`; expected one of: {kinds}"),
+            ));
+        }
+        if !(micro_usd_per_unit.is_finite() && micro_usd_per_unit >= 0.0) {
+            return Err(CliError::new(
+                "invalid_amount",
+                "the price must be a non-negative number of micro-USD",
+            ));
+        }
+        let now = molt_core::time::now_stamp();
+        store.write(move |c| pipeline::set_price(c, &provider, &model, &unit, micro_usd_per_unit, &now))?;
+    }
+    let rows = store.read(pipeline::prices)?;
+    let shown: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(p, m, u, price)| serde_json::json!({ "provider": p, "model": m, "unit": u, "micro_usd_per_unit": price }))
+        .collect();
+    emit(json, &shown, |_| {
+        if rows.is_empty() {
+            return "no prices set: calls are billed at $0".into();
+        }
+        rows.iter()
+            .map(|(p, m, u, price)| format!("{p}:{m}  {price} micro-USD per {u}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     });
     Ok(())
 }

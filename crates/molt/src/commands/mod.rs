@@ -32,6 +32,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Process(args) => process::run(&config, args, json).await,
         Command::Worker { workers } => process::worker(&config, workers).await,
         Command::Budget(command) => budget::run(&config, command, json).await,
+        Command::Price(command) => budget::prices(&config, command, json).await,
     }
 }
 
