@@ -44,7 +44,15 @@ pub struct Runner {
     store: Arc<dyn PipelineStore>,
     router: Arc<Router>,
     config: RunnerConfig,
+    /// When finished jobs were last pruned (unix seconds).
+    last_prune: std::sync::atomic::AtomicI64,
 }
+
+/// How often, and after how long, finished jobs are pruned (failed ones are kept).
+const PRUNE_EVERY_SECS: i64 = 3600;
+const JOB_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// DESIGN §6: infrastructure failures page after 3 attempts.
+const PAGE_AFTER_ATTEMPTS: u32 = 3;
 
 /// What one pass over the queue did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +63,7 @@ pub struct Pass {
 
 impl Runner {
     pub fn new(store: Arc<dyn PipelineStore>, router: Arc<Router>, config: RunnerConfig) -> Runner {
-        Runner { store, router, config }
+        Runner { store, router, config, last_prune: std::sync::atomic::AtomicI64::new(0) }
     }
 
     /// Queue a song at its first stage without an accepted output.
@@ -121,7 +129,17 @@ impl Runner {
     }
 
     /// E003: jobs out of attempts after losing their lease fail their song and escalate.
+    /// Once an hour, finished jobs past their retention are pruned.
     fn rescue(&self) -> StoreResult<usize> {
+        let now = chrono::Utc::now().timestamp();
+        let last = self.last_prune.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= PRUNE_EVERY_SECS {
+            self.last_prune.store(now, std::sync::atomic::Ordering::Relaxed);
+            let pruned = self.store.prune_jobs(JOB_RETENTION)?;
+            if pruned > 0 {
+                tracing::info!(pruned, "pruned finished jobs");
+            }
+        }
         let report = self.store.rescue_expired(self.config.lease + self.router.config().timeout)?;
         for failed in &report.failed {
             let stage = failed.stage.map_or("?", Stage::as_str);
@@ -449,6 +467,20 @@ impl Runner {
             Routed::Budget(stop) => return self.record_budget_stop(job, start, stage, stop),
             Routed::Answer(_) => unreachable!("answers are accepted, not failed"),
         };
+        if class == ErrorClass::Infrastructure && job.attempt == PAGE_AFTER_ATTEMPTS {
+            self.store.escalate(NewEscalation {
+                kind: "provider_down",
+                to_role: "infrastructure",
+                song_id: Some(song_id),
+                job_id: Some(job.id),
+                error_class: Some(class),
+                summary: format!(
+                    "{} providers failing for {PAGE_AFTER_ATTEMPTS} attempts: {error}",
+                    stage.as_str()
+                ),
+                details: json!({ "stage": stage, "attempt": job.attempt }),
+            })?;
+        }
         let reason = format!("{} stage failed: {error}", stage.as_str());
         let failure = StageFailure {
             run_id: Some(start.run_id),

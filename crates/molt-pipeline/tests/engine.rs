@@ -417,3 +417,23 @@ async fn a_job_that_keeps_losing_its_lease_fails_its_song_and_escalates() {
         .unwrap();
     assert!(summary.contains("transcribe stage stuck: no heartbeat, 5 attempts used"), "{summary}");
 }
+
+#[tokio::test]
+async fn a_provider_that_stays_down_pages_infrastructure_after_three_attempts() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let down = Fake::new(Stage::Transcribe, "down", |_, _| Act::Err(ErrorClass::Infrastructure, None));
+    let config = RouterConfig { breaker_threshold: 100, ..quick() };
+    let runner = studio.runner(full_router(&studio, config, vec![down.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(
+        studio.scalar(
+            "SELECT count(*) FROM escalations WHERE kind = 'provider_down' AND to_role = 'infrastructure'"
+        ),
+        1
+    );
+    assert_eq!(studio.scalar("SELECT count(*) FROM escalations WHERE kind = 'critical_failure'"), 1);
+    assert_eq!(studio.status(id).await, SongStatus::Failed);
+    assert_eq!(studio.job(id, Stage::Transcribe).1, 5, "capped at five attempts");
+}

@@ -135,6 +135,8 @@ pub trait PipelineStore: Send + Sync {
         reservation_ttl: std::time::Duration,
     ) -> StoreResult<molt_core::jobs::ReapReport>;
     fn enqueue_job(&self, job: NewJob) -> StoreResult<i64>;
+    /// Delete succeeded and cancelled jobs older than `retention`; failed jobs are kept.
+    fn prune_jobs(&self, retention: std::time::Duration) -> StoreResult<usize>;
     /// Set a song's status outside a stage (e.g. after the reaper gave up on it).
     fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()>;
     fn song(&self, song_id: i64) -> StoreResult<Option<Song>>;

@@ -197,6 +197,10 @@ impl PipelineStore for SqliteStore {
         self.enqueue(job).map(queue::Enqueued::id)
     }
 
+    fn prune_jobs(&self, retention: std::time::Duration) -> StoreResult<usize> {
+        self.prune(retention)
+    }
+
     fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()> {
         let reason = reason.to_string();
         self.write(move |c| {
