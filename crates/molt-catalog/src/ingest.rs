@@ -73,6 +73,8 @@ pub struct StagedAudio {
     hasher: Sha256,
     bytes: u64,
     max_bytes: u64,
+    /// The name the sender gave the file: only used to catch a name that contradicts the content.
+    claimed_name: Option<String>,
 }
 
 impl StagedAudio {
@@ -85,6 +87,11 @@ impl StagedAudio {
         self.hasher.update(chunk);
         self.file.write_all(chunk)?;
         Ok(())
+    }
+
+    /// Record the file name the sender used (never used to store the file).
+    pub fn claim_name(&mut self, name: &str) {
+        self.claimed_name = Some(name.to_string());
     }
 
     /// Copy everything from `reader`, chunk by chunk.
@@ -148,6 +155,7 @@ impl Catalog {
             hasher: Sha256::new(),
             bytes: 0,
             max_bytes: self.limits.max_bytes,
+            claimed_name: None,
         })
     }
 
@@ -167,9 +175,13 @@ impl Catalog {
             return Err(AudioError::TooLarge { bytes: len, max: self.limits.max_bytes }.into());
         }
         let catalog = self.clone();
+        let name = audio.file_name().map(|n| n.to_string_lossy().into_owned());
         let staged = tokio::task::spawn_blocking(move || {
             let mut staged = catalog.stage()?;
             staged.copy_from(file)?;
+            if let Some(name) = name {
+                staged.claim_name(&name);
+            }
             Ok::<_, IngestError>(staged)
         })
         .await
@@ -187,6 +199,7 @@ impl Catalog {
         let metadata = input.validate(current_year())?;
         let sha256 = hex::encode(staged.hasher.clone().finalize());
         let limits = self.limits;
+        let claimed = staged.claimed_name.clone();
         let (staged, info) = tokio::task::spawn_blocking(move || {
             let info = molt_media::probe_file(staged.file.path(), &limits);
             (staged, info)
@@ -194,6 +207,9 @@ impl Catalog {
         .await
         .map_err(|e| IngestError::Io(e.to_string()))?;
         let info = info?;
+        if let Some(name) = &claimed {
+            molt_media::check_claim(name, &info)?;
+        }
         if let Some(existing) = self.db.find_song_by_audio(&sha256).await? {
             return Err(IngestError::Duplicate { existing_id: existing.id, title: existing.title });
         }

@@ -64,6 +64,22 @@ pub enum AudioError {
         max: f64,
     },
 
+    /// The audio is silent: nothing to transcribe.
+    #[error("the audio is silent (peak level {peak_dbfs:.0} dBFS); nothing to transcribe")]
+    Silent {
+        /// The loudest sample, in dB relative to full scale.
+        peak_dbfs: f64,
+    },
+
+    /// The file's name claims one format and its content is another.
+    #[error("the file is named as {claimed} but contains {actual} audio")]
+    TypeMismatch {
+        /// The format the name claims.
+        claimed: AudioFormat,
+        /// The format the content is.
+        actual: AudioFormat,
+    },
+
     /// The file could not be read (std I/O errors carry no path, so this stays path-free).
     #[error("could not read the file: {0}")]
     Io(#[from] std::io::Error),
@@ -74,6 +90,8 @@ impl AudioError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Empty => "audio_empty",
+            Self::Silent { .. } => "audio_silent",
+            Self::TypeMismatch { .. } => "audio_type_mismatch",
             Self::TooLarge { .. } => "audio_too_large",
             Self::UnrecognisedFormat { .. } => "audio_unrecognised_format",
             Self::Undecodable { .. } => "audio_undecodable",

@@ -26,6 +26,19 @@ impl AudioFormat {
     pub const ALL: [AudioFormat; 5] = [Self::Wav, Self::Mp3, Self::Flac, Self::Ogg, Self::M4a];
 
     /// The canonical file extension, so stored uploads get a name matching their content.
+    /// The format a file name's extension claims, if it names an audio format at all.
+    pub fn claimed_by_name(name: &str) -> Option<AudioFormat> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "wav" | "wave" => AudioFormat::Wav,
+            "mp3" => AudioFormat::Mp3,
+            "flac" => AudioFormat::Flac,
+            "ogg" | "oga" => AudioFormat::Ogg,
+            "m4a" | "mp4" | "aac" => AudioFormat::M4a,
+            _ => return None,
+        })
+    }
+
     pub fn extension(&self) -> &'static str {
         match self {
             Self::Wav => "wav",

@@ -84,7 +84,7 @@ fn probe_for(format: AudioFormat) -> Probe {
 /// Instantiates the container reader, starting after any ID3v2 tags.
 ///
 /// No extension hint is given: identity comes from content alone.
-fn open_reader(mut file: File, sniffed: Sniffed) -> Result<Box<dyn FormatReader>, AudioError> {
+pub(crate) fn open_reader(mut file: File, sniffed: Sniffed) -> Result<Box<dyn FormatReader>, AudioError> {
     let format = sniffed.format;
     // Sniffing moved the cursor; the stream's positions must match the file's.
     file.rewind()?;
@@ -104,7 +104,7 @@ fn format_options() -> FormatOptions {
 }
 
 /// The first track carrying a real codec, with its parameters.
-fn audio_track(reader: &dyn FormatReader) -> Result<(u32, CodecParameters), AudioError> {
+pub(crate) fn audio_track(reader: &dyn FormatReader) -> Result<(u32, CodecParameters), AudioError> {
     reader
         .tracks()
         .iter()
@@ -114,7 +114,10 @@ fn audio_track(reader: &dyn FormatReader) -> Result<(u32, CodecParameters), Audi
 }
 
 /// Creates a decoder; a codec symphonia lacks means the content is not a format we accept.
-fn make_decoder(format: AudioFormat, params: &CodecParameters) -> Result<Box<dyn Decoder>, AudioError> {
+pub(crate) fn make_decoder(
+    format: AudioFormat,
+    params: &CodecParameters,
+) -> Result<Box<dyn Decoder>, AudioError> {
     symphonia::default::get_codecs().make(params, &DecoderOptions::default()).map_err(|e| match e {
         SymError::Unsupported(_) => AudioError::unrecognised(format!(
             "the {format} file contains {} audio, which is not supported",
@@ -136,7 +139,7 @@ fn container_error(format: AudioFormat, err: SymError) -> AudioError {
 }
 
 /// Phrases a symphonia error for users; its messages never include paths.
-fn symphonia_detail(err: &SymError) -> String {
+pub(crate) fn symphonia_detail(err: &SymError) -> String {
     match err {
         SymError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
             "the file ends unexpectedly (it may be truncated)".to_owned()
@@ -248,7 +251,7 @@ impl Walk {
 }
 
 /// Symphonia reports the end of a stream as an EOF I/O error (or a reset for chained Ogg).
-fn is_end_of_stream(err: &SymError) -> bool {
+pub(crate) fn is_end_of_stream(err: &SymError) -> bool {
     match err {
         SymError::IoError(e) => e.kind() == io::ErrorKind::UnexpectedEof,
         SymError::ResetRequired => true,

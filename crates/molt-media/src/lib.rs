@@ -9,6 +9,7 @@
 //! Accepted: WAV, MP3, FLAC, Ogg Vorbis and M4A/AAC.
 
 mod codec;
+mod decode;
 mod error;
 mod format;
 mod inspect;
@@ -22,6 +23,8 @@ use std::fs::File;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+
+pub use decode::{decode_mono_16k, DecodedAudio, TARGET_RATE};
 
 pub use error::AudioError;
 pub use format::AudioFormat;
@@ -80,6 +83,17 @@ pub fn probe_file(path: &Path, limits: &AudioLimits) -> Result<AudioInfo, AudioE
         duration_secs: stream.duration_secs,
         bytes,
     })
+}
+
+/// Refuse a file whose name claims an audio format its content is not
+/// (`song.mp3` holding FLAC). Names without an audio extension claim nothing.
+pub fn check_claim(file_name: &str, info: &AudioInfo) -> Result<(), AudioError> {
+    match AudioFormat::claimed_by_name(file_name) {
+        Some(claimed) if claimed != info.format => {
+            Err(AudioError::TypeMismatch { claimed, actual: info.format })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Runs the symphonia stage, turning a panic inside symphonia into a rejection.

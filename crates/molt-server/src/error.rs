@@ -75,7 +75,9 @@ impl From<IngestError> for ApiError {
             IngestError::Invalid(_) => StatusCode::BAD_REQUEST,
             IngestError::Duplicate { .. } => StatusCode::CONFLICT,
             IngestError::Audio(AudioError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            IngestError::Audio(AudioError::UnrecognisedFormat { .. }) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IngestError::Audio(AudioError::UnrecognisedFormat { .. } | AudioError::TypeMismatch { .. }) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             IngestError::Audio(AudioError::Io(_)) => {
                 return ApiError::internal("could not read the upload", e)
             }

@@ -136,8 +136,11 @@ pub async fn create_song(
             if audio.is_some() {
                 return Err(ApiError::bad_request("duplicate_field", "send exactly one `audio` file"));
             }
-            check_upload_name(field.file_name().unwrap_or_default())?;
-            audio = Some(receive_audio(&state, field).await?);
+            let name = field.file_name().unwrap_or_default().to_string();
+            check_upload_name(&name)?;
+            let mut staged = receive_audio(&state, field).await?;
+            staged.claim_name(&name);
+            audio = Some(staged);
             continue;
         }
         let slot = text_slot(&mut input, &name)

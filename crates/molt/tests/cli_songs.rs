@@ -166,3 +166,13 @@ fn usage_errors_exit_2() {
     let out = studio.run(["song", "add", "--title", "t"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_wav_named_mp3_is_refused_as_contradicting_its_name() {
+    let studio = Studio::new();
+    let bytes = std::fs::read(studio.wav(9)).unwrap();
+    let disguised = studio.file("disguised.mp3", &bytes);
+    std::fs::remove_file(studio.dir.path().join("song9.wav")).unwrap();
+    let out = add(&studio, &["--title", "t", "--artist", "a"], &disguised);
+    assert_refused(&studio, &out, "named as MP3 but contains WAV audio");
+}
