@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("../../migrations/sqlite");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut ups: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("migrations/sqlite exists")

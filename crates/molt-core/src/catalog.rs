@@ -95,3 +95,67 @@ pub struct Event {
     pub song_id: Option<i64>,
     pub details: serde_json::Value,
 }
+
+/// Where a lyrics version came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LyricsSource {
+    /// Speech recognition.
+    Asr,
+    /// Typed or corrected by a person.
+    Human,
+    /// Imported from a file.
+    Import,
+}
+
+impl LyricsSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LyricsSource::Asr => "asr",
+            LyricsSource::Human => "human",
+            LyricsSource::Import => "import",
+        }
+    }
+}
+
+impl std::str::FromStr for LyricsSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [LyricsSource::Asr, LyricsSource::Human, LyricsSource::Import]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| format!("unknown lyrics source `{s}`"))
+    }
+}
+
+/// A new lyrics version; versions are never edited, only added.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewLyrics {
+    /// Plain text, one line per lyric line.
+    pub text: String,
+    /// Timed lyrics (molt-lyrics JSON), when there are timings.
+    pub timed: Option<serde_json::Value>,
+    pub source: LyricsSource,
+    pub author: String,
+    pub model: Option<String>,
+    pub language: Option<String>,
+    pub confidence: Option<f64>,
+}
+
+/// A stored lyrics version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LyricsVersion {
+    pub song_id: i64,
+    pub version: u32,
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub timed: Option<serde_json::Value>,
+    pub source: LyricsSource,
+    pub author: String,
+    pub model: Option<String>,
+    pub language: Option<String>,
+    pub confidence: Option<f64>,
+    pub created_at: String,
+}

@@ -26,9 +26,36 @@ use std::time::Duration;
 /// The provider-name prefix of providers built into molt.
 pub const LOCAL_PREFIX: &str = "local_";
 
+/// Providers built into molt (local Whisper, …), supplied by the binary so that
+/// the heavy ML crates stay out of this one.
+pub trait LocalProviders {
+    /// The provider for `stage` named `name:model`: `Ok(None)` when this build has
+    /// no such provider; `Err(reason)` when it exists but cannot run here (e.g. its
+    /// model file is missing) — the stage then fails with that reason.
+    fn provider(
+        &self,
+        stage: Stage,
+        name: &str,
+        model: &str,
+    ) -> Result<Option<Arc<dyn StageProvider>>, String>;
+}
+
+/// A build with no local providers.
+pub struct NoLocalProviders;
+
+impl LocalProviders for NoLocalProviders {
+    fn provider(&self, _: Stage, _: &str, _: &str) -> Result<Option<Arc<dyn StageProvider>>, String> {
+        Ok(None)
+    }
+}
+
 /// The router for `config`: its limits from `[pipeline]`, its chains from
 /// `[pipeline.chains]` and `[providers.*]`. Errors name the offending key.
-pub fn build_router(config: &Config, store: Arc<dyn PipelineStore>) -> Result<Router, String> {
+pub fn build_router(
+    config: &Config,
+    store: Arc<dyn PipelineStore>,
+    locals: &dyn LocalProviders,
+) -> Result<Router, String> {
     let router_config = router_config(config)?;
     let mut router = Router::new(store, router_config);
     let mut clients: HashMap<String, Arc<OpenAiClient>> = HashMap::new();
@@ -53,7 +80,12 @@ pub fn build_router(config: &Config, store: Arc<dyn PipelineStore>) -> Result<Ro
                 let provider = remote_provider(stage, client, ProviderId::new(name, model));
                 router.push(Link { provider, rate_per_minute: remote.rate_per_minute });
             } else if name.starts_with(LOCAL_PREFIX) {
-                router.mark_unavailable(stage, format!("{name}:{model} is not built into this molt yet"));
+                match locals.provider(stage, name, model) {
+                    Ok(Some(provider)) => router.push(Link { provider, rate_per_minute: None }),
+                    Ok(None) => router
+                        .mark_unavailable(stage, format!("{name}:{model} is not built into this molt yet")),
+                    Err(reason) => router.mark_unavailable(stage, format!("{name}:{model}: {reason}")),
+                }
             } else {
                 return Err(format!(
                     "unknown provider `{name}` in {key}: not a [providers.*] entry and not a local provider"

@@ -157,10 +157,20 @@ impl Provider<Transcribe> for RemoteTranscriber {
             text: transcription.text.trim().to_string(),
             // The language asked for (the API transcribes in it); otherwise the one it detected.
             language: input.language.clone().or(transcription.language),
+            language_probability: None,
+            model: Some(self.id.model.clone()),
             segments: transcription
                 .segments
                 .into_iter()
-                .map(|s| Segment { start: s.start, end: s.end, text: s.text.trim().to_string() })
+                .map(|s| Segment {
+                    start: s.start,
+                    end: s.end,
+                    text: s.text.trim().to_string(),
+                    avg_logprob: s.avg_logprob,
+                    no_speech_prob: s.no_speech_prob,
+                    compression_ratio: s.compression_ratio,
+                    ..Segment::default()
+                })
                 .collect(),
             confidence,
         };

@@ -359,6 +359,7 @@ impl Runner {
             next: next.map(|s| NewJob::stage(song_id, s)),
             song_status,
             escalations,
+            lyrics: None,
         };
         if !self.store.complete_stage(job, success)? {
             tracing::warn!(

@@ -26,20 +26,45 @@ pub struct TranscribeInput {
     pub duration_secs: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// Word timings, where the recogniser gives them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<TimedWord>,
+    /// Quality signals (DESIGN §13), where the recogniser gives them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_logprob: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_speech_prob: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedWord {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
     pub text: String,
     pub language: Option<String>,
+    /// How sure the recogniser was of the language, when it detected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_probability: Option<f64>,
     pub segments: Vec<Segment>,
-    /// Mean token probability, 0..=1.
+    /// The quality gate's lyrics confidence, 0..=1 (each provider documents its formula).
     pub confidence: f64,
+    /// The model that produced it, e.g. `ggml-base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

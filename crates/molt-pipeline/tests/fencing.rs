@@ -33,6 +33,7 @@ fn success(run_id: i64, provider: &str) -> StageSuccess {
         next: Some(molt_core::jobs::NewJob::stage(1, Stage::Context)),
         song_status: None,
         escalations: vec![],
+        lyrics: None,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::StoreResult;
 use async_trait::async_trait;
-use molt_core::catalog::{Event, NewSong, Song, SongQuery, TokenInfo};
+use molt_core::catalog::{Event, LyricsVersion, NewLyrics, NewSong, Song, SongQuery, TokenInfo};
 use molt_core::jobs::{ClaimedJob, JobOutcome, JobState, NewJob};
 use molt_core::pipeline::{BudgetStop, NewEscalation, Reservation, Settlement, StageOutput, StageRun};
 use molt_core::Stage;
@@ -49,6 +49,12 @@ pub trait Database: Send + Sync {
     ) -> StoreResult<Song>;
     async fn song_events(&self, song_id: i64) -> StoreResult<Vec<Event>>;
 
+    /// Add a lyrics version (the next number); nothing is overwritten.
+    async fn add_lyrics(&self, song_id: i64, lyrics: NewLyrics, actor: &str) -> StoreResult<LyricsVersion>;
+    /// A given version, or the newest.
+    async fn lyrics(&self, song_id: i64, version: Option<u32>) -> StoreResult<Option<LyricsVersion>>;
+    async fn lyrics_versions(&self, song_id: i64) -> StoreResult<Vec<LyricsVersion>>;
+
     async fn create_token(&self, token: NewToken, actor: &str) -> StoreResult<TokenInfo>;
     /// An active (not revoked) token by the hash of its secret; marks it used.
     async fn authenticate_token(&self, sha256: &str) -> StoreResult<Option<TokenInfo>>;
@@ -76,6 +82,8 @@ pub struct StageSuccess {
     /// Where the song goes (with a reason), e.g. REVIEW after the quality gate.
     pub song_status: Option<(SongStatus, Option<String>)>,
     pub escalations: Vec<NewEscalation>,
+    /// A lyrics version to add with the stage's output (the transcript, for `transcribe`).
+    pub lyrics: Option<NewLyrics>,
 }
 
 /// A stage attempt that failed.

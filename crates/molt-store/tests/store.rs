@@ -71,7 +71,7 @@ fn populate(store: &SqliteStore) {
                 "INSERT INTO users (name, email, role) VALUES ('dara', 'dara@example.org', 'operator');
                  INSERT INTO jobs (kind, song_id, stage, unique_key) VALUES ('stage', 1, 'transcribe', 'song:1:transcribe');
                  INSERT INTO cost_ledger (service, model, micro_usd, outcome, song_id) VALUES ('whisper', 'base', 1200, 'ok', 1);
-                 INSERT INTO lyrics_versions (song_id, version, text, source, author) VALUES (1, 1, 'ខ្ញុំ', 'transcription', 'whisper');",
+                 INSERT INTO lyrics_versions (song_id, version, text, source, author) VALUES (1, 1, 'ខ្ញុំ', 'asr', 'whisper');",
             )?;
             Ok(())
         })
@@ -90,15 +90,18 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
     let before = dump(&opts.path, CORE_TABLES);
     assert!(before.len() > 60, "populated: {}", before.len());
 
-    let down = store.rollback(2).unwrap();
-    assert_eq!(down.versions, vec!["20261121000003".to_string(), "20261121000002".to_string()]);
+    let down = store.rollback(3).unwrap();
+    assert_eq!(down.versions, ["20261121000004", "20261121000003", "20261121000002"]);
     let backup = down.backup.expect("rollback backs up first");
-    assert_eq!(dump(&opts.path, CORE_TABLES), before, "rollback kept every core row");
+    let unchanged: Vec<&str> = CORE_TABLES.iter().copied().filter(|t| *t != "lyrics_versions").collect();
+    let before_unchanged = dump(&backup, &unchanged);
+    assert_eq!(dump(&opts.path, &unchanged), before_unchanged, "rollback kept every core row");
+    assert_eq!(dump(&opts.path, &["lyrics_versions"]).len(), 1, "the rebuilt lyrics table kept its row");
     // The rows of the dropped tables survive in the backup taken first.
     assert_eq!(dump(&backup, &["jobs", "cost_ledger"]).len(), 2);
 
     let up = store.migrate().unwrap();
-    assert_eq!(up.versions, vec!["20261121000002".to_string(), "20261121000003".to_string()]);
+    assert_eq!(up.versions, ["20261121000002", "20261121000003", "20261121000004"]);
     assert!(up.backup.is_some(), "migrate backs up a populated database first");
     assert_eq!(dump(&opts.path, CORE_TABLES), before, "re-migrating kept every core row");
     assert!(store.verify().unwrap().ok());
@@ -113,7 +116,7 @@ async fn full_rollback_and_migrate_again_gives_the_same_schema() {
     let store = SqliteStore::open_migrated(&opts).unwrap();
     let schema = |p: &Path| dump(p, &["sqlite_master"]);
     let first = schema(&opts.path);
-    assert_eq!(store.rollback(10).unwrap().versions.len(), 3);
+    assert_eq!(store.rollback(10).unwrap().versions.len(), 4);
     assert!(store.migration_status().unwrap().iter().all(|m| m.applied_at.is_none()));
     store.migrate().unwrap();
     assert_eq!(schema(&opts.path), first);

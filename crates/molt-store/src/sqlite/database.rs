@@ -1,12 +1,12 @@
 //! `Database` for SQLite: reads go to the pool, writes to the writer thread,
 //! both off the async runtime.
 
-use super::{catalog, tokens, SqliteStore};
+use super::{catalog, lyrics, tokens, SqliteStore};
 use crate::error::StoreResult;
 use crate::migrations;
 use crate::repo::{Database, NewToken, Readiness};
 use async_trait::async_trait;
-use molt_core::catalog::{Event, NewSong, Song, SongQuery, TokenInfo};
+use molt_core::catalog::{Event, LyricsVersion, NewLyrics, NewSong, Song, SongQuery, TokenInfo};
 use molt_core::SongStatus;
 
 #[async_trait]
@@ -62,6 +62,19 @@ impl Database for SqliteStore {
 
     async fn song_events(&self, song_id: i64) -> StoreResult<Vec<Event>> {
         self.blocking(move |s| s.read(|conn| catalog::song_events(conn, song_id))).await
+    }
+
+    async fn add_lyrics(&self, song_id: i64, new: NewLyrics, actor: &str) -> StoreResult<LyricsVersion> {
+        let actor = actor.to_string();
+        self.blocking(move |s| s.write(move |conn| lyrics::add(conn, song_id, &new, &actor))).await
+    }
+
+    async fn lyrics(&self, song_id: i64, version: Option<u32>) -> StoreResult<Option<LyricsVersion>> {
+        self.blocking(move |s| s.read(|conn| lyrics::get(conn, song_id, version))).await
+    }
+
+    async fn lyrics_versions(&self, song_id: i64) -> StoreResult<Vec<LyricsVersion>> {
+        self.blocking(move |s| s.read(|conn| lyrics::list(conn, song_id))).await
     }
 
     async fn create_token(&self, token: NewToken, actor: &str) -> StoreResult<TokenInfo> {

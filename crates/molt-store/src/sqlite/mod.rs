@@ -3,6 +3,7 @@
 
 mod catalog;
 mod database;
+pub mod lyrics;
 pub mod pipeline;
 mod pool;
 pub mod queue;

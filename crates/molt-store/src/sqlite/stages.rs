@@ -82,6 +82,9 @@ impl PipelineStore for SqliteStore {
             for e in &success.escalations {
                 pipeline::escalate(c, e, ACTOR, &now)?;
             }
+            if let Some(new) = &success.lyrics {
+                super::lyrics::add(c, song_id, new, ACTOR)?;
+            }
             Ok(queue::complete(c, &[(job.id, job.lease_token.clone())], &now)?[0])
         })
     }
