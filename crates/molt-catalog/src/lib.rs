@@ -3,6 +3,7 @@
 //! detection, token handling) lives here and not in a handler.
 
 mod ingest;
+pub mod lyrics;
 mod tokens;
 
 pub use ingest::{Catalog, IngestError, StagedAudio};

@@ -5,7 +5,7 @@
 
 use crate::router::{Answer, CallContext, Routed, Router};
 use crate::stages::{ArtInput, ArtOutput, ContextInput, CritiqueInput, TranscribeInput};
-use molt_core::catalog::Song;
+use molt_core::catalog::{LyricsSource, NewLyrics, Song};
 use molt_core::jobs::{ClaimedJob, JobOutcome, JobState, NewJob};
 use molt_core::pipeline::{NewEscalation, StageOutput};
 use molt_core::time::stamp_in;
@@ -339,6 +339,7 @@ impl Runner {
             quality: answer.quality,
             flagged,
         };
+        let lyrics = (stage == Stage::Transcribe).then(|| lyrics_from(&answer)).flatten();
         let next =
             Stage::ORDER.iter().position(|s| *s == stage).and_then(|i| Stage::ORDER.get(i + 1)).copied();
         let (song_status, escalations) = match next {
@@ -359,7 +360,7 @@ impl Runner {
             next: next.map(|s| NewJob::stage(song_id, s)),
             song_status,
             escalations,
-            lyrics: None,
+            lyrics,
         };
         if !self.store.complete_stage(job, success)? {
             tracing::warn!(
@@ -603,6 +604,66 @@ enum Decision {
     /// The router's answer, and whether an accepted answer is flagged (below the gate).
     Routed(Routed, bool),
     Placeholder,
+}
+
+/// The transcript as a new lyrics version (source = asr) with its timings.
+fn lyrics_from(answer: &Answer) -> Option<NewLyrics> {
+    let transcript: crate::stages::Transcript = serde_json::from_value(answer.output.clone()).ok()?;
+    let timed = timed_lyrics(&transcript);
+    let text = timed.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");
+    Some(NewLyrics {
+        text,
+        timed: serde_json::to_value(&timed).ok(),
+        source: LyricsSource::Asr,
+        author: format!("asr:{}", answer.provider),
+        model: Some(transcript.model.clone().unwrap_or_else(|| answer.provider.to_string())),
+        language: transcript.language.clone(),
+        confidence: Some(transcript.confidence),
+    })
+}
+
+/// Segments become lines and recognised words become word timings, clamped so
+/// they nest in their line and never overlap (what every lyrics format requires).
+pub fn timed_lyrics(transcript: &crate::stages::Transcript) -> molt_lyrics::Lyrics {
+    let ms = |secs: f64| (secs.max(0.0) * 1000.0).round() as u64;
+    let mut previous_start = 0;
+    let lines = transcript
+        .segments
+        .iter()
+        .filter(|s| !s.text.trim().is_empty())
+        .map(|s| {
+            let start = ms(s.start).max(previous_start).min(molt_lyrics::MAX_TIME_MS);
+            let end = ms(s.end).clamp(start, molt_lyrics::MAX_TIME_MS);
+            previous_start = start;
+            let mut cursor = start;
+            let words = s
+                .words
+                .iter()
+                .filter(|w| !w.text.trim().is_empty())
+                .map(|w| {
+                    let word_start = ms(w.start).clamp(cursor, end);
+                    let word_end = ms(w.end).clamp(word_start, end);
+                    cursor = word_end;
+                    molt_lyrics::Word {
+                        start_ms: word_start,
+                        end_ms: word_end,
+                        text: w.text.trim().to_string(),
+                    }
+                })
+                .collect();
+            molt_lyrics::Line {
+                start_ms: Some(start),
+                end_ms: Some(end),
+                text: s.text.trim().to_string(),
+                words,
+            }
+        })
+        .collect();
+    let language = transcript
+        .language
+        .clone()
+        .filter(|l| molt_lyrics::Lyrics { language: Some(l.clone()), lines: vec![] }.validate().is_ok());
+    molt_lyrics::Lyrics { language, lines }
 }
 
 fn placeholder_art() -> Answer {

@@ -49,6 +49,12 @@ async fn songs_go_through_all_four_stages_to_review() {
     assert_eq!(studio.scalar("SELECT sum(micro_usd) FROM cost_ledger"), 3 * 10_000);
     assert_eq!(studio.scalar("SELECT sum(cost_micro_usd) FROM songs"), 3 * 10_000);
     assert_eq!(studio.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'"), 12);
+    let lyrics =
+        molt_store::Database::lyrics(&studio.store, songs[0], None).await.unwrap().expect("a lyrics version");
+    assert_eq!((lyrics.version, lyrics.source), (1, molt_core::catalog::LyricsSource::Asr));
+    assert_eq!(lyrics.text, "ខ្ញុំស្រលាញ់អូន");
+    assert_eq!(lyrics.author, "asr:good-transcribe:m1");
+    assert_eq!(lyrics.timed.unwrap()["lines"][0]["end_ms"], 1500);
     // Nothing left to do: starting a reviewed song again is refused.
     assert!(runner.start_song(songs[0]).is_err());
 }

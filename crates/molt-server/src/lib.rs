@@ -5,6 +5,7 @@
 mod auth;
 mod error;
 mod health;
+mod lyrics;
 mod openapi;
 mod request_id;
 mod songs;

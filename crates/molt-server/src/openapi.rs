@@ -16,6 +16,8 @@ use utoipa::{Modify, OpenApi};
         crate::songs::list_songs,
         crate::songs::get_song,
         crate::songs::create_song,
+        crate::lyrics::export_lyrics,
+        crate::lyrics::import_lyrics,
     ),
     modifiers(&BearerAuth)
 )]

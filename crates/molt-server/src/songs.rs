@@ -32,6 +32,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             )),
         )
         .route("/songs/{id}", guarded(Permission::SongReadPublished, get(get_song)))
+        .route(
+            "/songs/{id}/lyrics",
+            guarded(Permission::SongReadPublished, get(crate::lyrics::export_lyrics))
+                .merge(guarded(Permission::LyricsReview, post(crate::lyrics::import_lyrics))),
+        )
 }
 
 /// Attach the permission a route needs; checked before the handler runs.

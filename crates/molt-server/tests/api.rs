@@ -315,3 +315,62 @@ async fn responses_carry_a_request_id() {
     let (_, _, headers) = api.send(request).await;
     assert_eq!(headers.get("x-request-id").unwrap(), "abc-123");
 }
+
+#[tokio::test]
+async fn lyrics_are_imported_as_versions_and_exported_in_every_format() {
+    let api = Api::new(1 << 20).await;
+    let op = api.token(Role::Operator).await;
+    let audio = wav(9);
+    let (_, song) = api
+        .upload(
+            Some(&op),
+            &[Part::Text("title", b"t"), Part::Text("artist", b"a"), Part::File("a.wav", &audio)],
+        )
+        .await;
+    let id = song["id"].as_i64().unwrap();
+    let lrc = "[00:01.00]ខ្ញុំស្រលាញ់អូន\n[00:04.50]ណាស់\n";
+    let post = |token: Option<String>, format: &str, body: &str| {
+        let mut request = Request::post(format!("/api/v1/songs/{id}/lyrics?format={format}"));
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    };
+    let (status, version, _) = api.send(post(Some(op.clone()), "lrc", lrc)).await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    assert_eq!((version["version"].as_u64(), version["source"].as_str()), (Some(1), Some("human")));
+
+    let export = |format: &str| {
+        Request::get(format!("/api/v1/songs/{id}/lyrics?format={format}"))
+            .header(header::AUTHORIZATION, format!("Bearer {op}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = api.app.clone().oneshot(export("vtt")).await.unwrap();
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/vtt; charset=utf-8");
+    let vtt = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(vtt.starts_with("WEBVTT") && vtt.contains("00:00:01.000 --> 00:00:04.500\nខ្ញុំស្រលាញ់អូន"), "{vtt}");
+    let response = api.app.clone().oneshot(export("lrc")).await.unwrap();
+    let round = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(round.contains("[00:01.00]ខ្ញុំស្រលាញ់អូន"), "{round}");
+
+    let (status, body, _) = api.send(post(Some(op.clone()), "lrc", "[00:01.00]ok\n[99:99.99]broken\n")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_lyrics"))
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("line 2"), "{body}");
+    let (status, body, _) = api.send(post(Some(op.clone()), "docx", "x")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_format"))
+    );
+    let engineer = api.token(Role::Engineer).await;
+    assert_eq!(api.send(post(Some(engineer), "lrc", lrc)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        api.get(&format!("/api/v1/songs/{id}/lyrics"), None).await.0,
+        StatusCode::NOT_FOUND,
+        "unpublished"
+    );
+    assert_eq!(api.store.lyrics_versions(id).await.unwrap().len(), 1, "refused imports add nothing");
+}

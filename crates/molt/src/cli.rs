@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Lyrics: export, import, versions.
+    #[command(subcommand)]
+    Lyrics(LyricsCommand),
     /// Spending caps and spend so far.
     #[command(subcommand)]
     Budget(BudgetCommand),
@@ -76,6 +79,32 @@ pub enum BudgetCommand {
         #[arg(long)]
         per_day: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LyricsCommand {
+    /// Print a song's lyrics as lrc, elrc, srt, vtt, ttml, txt or json.
+    Export {
+        id: i64,
+        #[arg(long, default_value = "lrc")]
+        format: String,
+        /// A given version (default: the newest).
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Add lyrics from an lrc, srt or txt file as a new version (source = human).
+    Import {
+        id: i64,
+        file: PathBuf,
+        /// Default: from the file's extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// Who wrote or corrected them.
+        #[arg(long, default_value = "cli")]
+        author: String,
+    },
+    /// List a song's lyrics versions.
+    Versions { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -44,3 +44,34 @@ fn budgets_and_prices_are_editable_and_validated() {
     let bad = studio.run(["price", "set", "studio", "whisper-1", "minutes", "1"]);
     assert!(stderr(&bad).contains("unknown unit `minutes`"), "{}", stderr(&bad));
 }
+
+#[test]
+fn lyrics_import_and_export_round_trip_from_the_cli() {
+    let studio = Studio::new();
+    let wav = studio.wav(2);
+    assert!(studio
+        .command()
+        .args(["song", "add", "--title", "t", "--artist", "a", "--audio"])
+        .arg(&wav)
+        .status()
+        .unwrap()
+        .success());
+    let srt = "1\n00:00:01,000 --> 00:00:03,200\nខ្ញុំស្រលាញ់អូន\n\n2\n00:00:03,500 --> 00:00:06,000\nណាស់\n";
+    let file = studio.file("song.srt", srt.as_bytes());
+    let out = studio.command().args(["lyrics", "import", "1"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("lyrics version 1 added (2 lines)"), "{}", stdout(&out));
+    let exported = studio.run(["lyrics", "export", "1", "--format", "srt"]);
+    assert_eq!(stdout(&exported), srt, "export → import → export is identical");
+    let lrc = studio.run(["lyrics", "export", "1", "--format", "lrc"]);
+    assert!(stdout(&lrc).contains("[00:01.00]ខ្ញុំស្រលាញ់អូន"), "{}", stdout(&lrc));
+    let versions = studio.run(["lyrics", "versions", "1"]);
+    assert!(stdout(&versions).contains("v1") && stdout(&versions).contains("human"), "{}", stdout(&versions));
+
+    let bad = studio.file("bad.lrc", b"[00:01.00]fine\n[xx:01.00]broken\n");
+    let out = studio.command().args(["lyrics", "import", "1"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+    let none = studio.run(["lyrics", "export", "1", "--version", "7"]);
+    assert!(stderr(&none).contains("no lyrics version 7"), "{}", stderr(&none));
+}

@@ -3,6 +3,7 @@
 mod bench;
 mod budget;
 mod db;
+mod lyrics;
 mod process;
 mod serve;
 mod song;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Process(args) => process::run(&config, args, json).await,
         Command::Worker { workers } => process::worker(&config, workers).await,
         Command::Budget(command) => budget::run(&config, command, json).await,
+        Command::Lyrics(command) => lyrics::run(&config, command, json).await,
         Command::Price(command) => budget::prices(&config, command, json).await,
     }
 }
