@@ -24,6 +24,7 @@ pub struct Config {
     pub log: LogConfig,
     pub telegram: TelegramConfig,
     pub pipeline: PipelineConfig,
+    pub whisper: WhisperConfig,
     /// Remote providers by name, referenced in chains as `NAME:model`.
     pub providers: BTreeMap<String, RemoteProviderConfig>,
 }
@@ -45,6 +46,33 @@ pub struct PipelineConfig {
     pub breaker_threshold: u32,
     pub breaker_cooldown_secs: u64,
     pub chains: Chains,
+}
+
+/// The local Whisper transcriber (`local_whisper:MODEL` in a chain).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhisperConfig {
+    /// Where `ggml-MODEL.bin` files live (default `<data_dir>/models`).
+    pub model_dir: Option<PathBuf>,
+    /// CPU threads per transcription.
+    pub threads: usize,
+    /// Language when a song has none: a code such as `km`, or `auto` to detect it.
+    pub language: String,
+    /// Word-level timestamps (for enhanced LRC and TTML).
+    pub word_timestamps: bool,
+}
+
+impl Default for WhisperConfig {
+    fn default() -> Self {
+        WhisperConfig { model_dir: None, threads: 2, language: "km".into(), word_timestamps: true }
+    }
+}
+
+impl Config {
+    /// The directory holding model files.
+    pub fn model_dir(&self) -> PathBuf {
+        self.whisper.model_dir.clone().unwrap_or_else(|| self.data_dir.join("models"))
+    }
 }
 
 /// Ordered providers per stage, `name:model`; the first that answers well wins.
@@ -197,6 +225,7 @@ impl Default for Config {
             log: LogConfig::default(),
             telegram: TelegramConfig::default(),
             pipeline: PipelineConfig::default(),
+            whisper: WhisperConfig::default(),
             providers: BTreeMap::new(),
         }
     }
@@ -269,6 +298,9 @@ impl Config {
         }
         if self.audio.max_bytes == 0 {
             return bad("audio.max_bytes must be positive");
+        }
+        if self.whisper.threads == 0 {
+            return bad("whisper.threads must be at least 1");
         }
         if self.pipeline.workers == 0 || self.pipeline.batch == 0 || self.pipeline.lease_secs < 3 {
             return bad(

@@ -636,7 +636,7 @@ pub fn timed_lyrics(transcript: &crate::stages::Transcript) -> molt_lyrics::Lyri
             let end = ms(s.end).clamp(start, molt_lyrics::MAX_TIME_MS);
             previous_start = start;
             let mut cursor = start;
-            let words = s
+            let words: Vec<molt_lyrics::Word> = s
                 .words
                 .iter()
                 .filter(|w| !w.text.trim().is_empty())
@@ -651,12 +651,9 @@ pub fn timed_lyrics(transcript: &crate::stages::Transcript) -> molt_lyrics::Lyri
                     }
                 })
                 .collect();
-            molt_lyrics::Line {
-                start_ms: Some(start),
-                end_ms: Some(end),
-                text: s.text.trim().to_string(),
-                words,
-            }
+            let text = s.text.trim().to_string();
+            let words = if spells(&text, &words) { words } else { Vec::new() };
+            molt_lyrics::Line { start_ms: Some(start), end_ms: Some(end), text, words }
         })
         .collect();
     let language = transcript
@@ -664,6 +661,13 @@ pub fn timed_lyrics(transcript: &crate::stages::Transcript) -> molt_lyrics::Lyri
         .clone()
         .filter(|l| molt_lyrics::Lyrics { language: Some(l.clone()), lines: vec![] }.validate().is_ok());
     molt_lyrics::Lyrics { language, lines }
+}
+
+/// Word timings are kept only when the words, in order, are exactly the line's
+/// text apart from blanks (what enhanced LRC and TTML can represent).
+fn spells(text: &str, words: &[molt_lyrics::Word]) -> bool {
+    let compact = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    compact(text) == words.iter().map(|w| compact(&w.text)).collect::<String>()
 }
 
 fn placeholder_art() -> Answer {
@@ -681,4 +685,52 @@ fn placeholder_art() -> Answer {
 
 fn extension_for(mime: &str) -> &'static str {
     molt_media::AudioFormat::ALL.into_iter().find(|f| f.mime() == mime).map_or("bin", |f| f.extension())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timed_lyrics;
+    use crate::stages::{Segment, TimedWord, Transcript};
+
+    fn word(start: f64, end: f64, text: &str) -> TimedWord {
+        TimedWord { start, end, text: text.into(), probability: None }
+    }
+
+    #[test]
+    fn transcripts_become_exportable_timed_lyrics() {
+        let transcript = Transcript {
+            text: String::new(),
+            language: Some("en".into()),
+            language_probability: None,
+            confidence: 0.9,
+            model: None,
+            segments: vec![
+                Segment {
+                    start: 1.0,
+                    end: 3.0,
+                    text: " Hello, my love".into(),
+                    // Overlapping and out-of-line word times are clamped into order.
+                    words: vec![word(0.9, 1.5, "Hello,"), word(1.4, 2.0, "my"), word(2.0, 3.4, "love")],
+                    ..Segment::default()
+                },
+                Segment {
+                    start: 3.0,
+                    end: 4.0,
+                    text: "again!".into(),
+                    // Words that do not spell the text are dropped, keeping the line.
+                    words: vec![word(3.0, 3.5, "a")],
+                    ..Segment::default()
+                },
+                Segment { start: 4.0, end: 4.5, text: "  ".into(), ..Segment::default() },
+            ],
+        };
+        let lyrics = timed_lyrics(&transcript);
+        assert!(lyrics.validate().is_ok(), "{:?}", lyrics.validate());
+        assert_eq!(lyrics.lines.len(), 2, "blank segments are not lines");
+        let words: Vec<(u64, u64)> = lyrics.lines[0].words.iter().map(|w| (w.start_ms, w.end_ms)).collect();
+        assert_eq!(words, vec![(1000, 1500), (1500, 2000), (2000, 3000)]);
+        assert!(lyrics.lines[1].words.is_empty());
+        let elrc = molt_lyrics::export(&lyrics, molt_lyrics::Format::Elrc).unwrap();
+        assert!(elrc.contains("<00:01.50>my"), "{elrc}");
+    }
 }
