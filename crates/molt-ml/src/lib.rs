@@ -74,6 +74,7 @@
 //!
 //! See [`quality`] for the functions, usable on any segment values.
 
+pub mod local;
 pub mod quality;
 mod whisper;
 

@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Local models: list, import.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// Lyrics: export, import, versions.
     #[command(subcommand)]
     Lyrics(LyricsCommand),
@@ -78,6 +81,19 @@ pub enum BudgetCommand {
         per_song: Option<String>,
         #[arg(long)]
         per_day: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Models in the model directory (whisper.model_dir, default <data_dir>/models).
+    List,
+    /// Convert a faster-whisper (CTranslate2) model directory to whisper.cpp ggml.
+    ImportCt2 {
+        dir: PathBuf,
+        /// Model name, used as `local_whisper:NAME` (default: from the directory name).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -130,6 +146,18 @@ pub enum BenchCommand {
         /// Jobs claimed per transaction.
         #[arg(long, default_value_t = 64)]
         batch: usize,
+    },
+    /// Transcription wall time and real-time factor through the local transcriber.
+    Transcribe {
+        #[arg(long)]
+        audio: PathBuf,
+        #[arg(long, default_value = "base")]
+        model: String,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Language (default: whisper.language; `auto` detects it).
+        #[arg(long)]
+        language: Option<String>,
     },
 }
 

@@ -5,7 +5,7 @@ mod common;
 use common::{stderr, stdout, Studio};
 
 #[test]
-fn processing_with_the_default_chains_fails_clearly_until_local_providers_exist() {
+fn processing_without_the_model_file_fails_clearly_and_fakes_nothing() {
     let studio = Studio::new();
     let wav = studio.wav(1);
     assert!(studio
@@ -17,7 +17,8 @@ fn processing_with_the_default_chains_fails_clearly_until_local_providers_exist(
         .success());
     let out = studio.run(["process", "--song", "1", "--wait"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("local_whisper:base is not built into this molt yet"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("local_whisper:base: the model file"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("run scripts/setup.sh"), "{}", stdout(&out));
     assert!(stderr(&out).contains("1 of 1 song(s) failed"), "{}", stderr(&out));
     let show = studio.run(["song", "show", "1"]);
     assert!(stdout(&show).contains("transcribe failed, 1 attempt(s)"), "{}", stdout(&show));

@@ -4,6 +4,7 @@ mod bench;
 mod budget;
 mod db;
 mod lyrics;
+mod models;
 mod process;
 mod serve;
 mod song;
@@ -29,11 +30,12 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Db(command) => db::run(&config, command, json).await,
         Command::Song(command) => song::run(&config, command, json).await,
         Command::Token(command) => token::run(&config, command, json).await,
-        Command::Bench(command) => bench::run(command, json).await,
+        Command::Bench(command) => bench::run(&config, command, json).await,
         Command::Process(args) => process::run(&config, args, json).await,
         Command::Worker { workers } => process::worker(&config, workers).await,
         Command::Budget(command) => budget::run(&config, command, json).await,
         Command::Lyrics(command) => lyrics::run(&config, command, json).await,
+        Command::Models(command) => models::run(&config, command, json).await,
         Command::Price(command) => budget::prices(&config, command, json).await,
     }
 }

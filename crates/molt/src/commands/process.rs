@@ -19,7 +19,7 @@ pub fn runner(config: &Config, store: &SqliteStore) -> CliResult<Arc<Runner>> {
     let router = molt_pipeline::registry::build_router(
         config,
         pipeline_store.clone(),
-        &molt_pipeline::registry::NoLocalProviders,
+        &molt_ml::local::LocalModels::new(config),
     )
     .map_err(|e| CliError::new("invalid_config", e))?;
     let p = &config.pipeline;
