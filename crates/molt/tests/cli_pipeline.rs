@@ -7,14 +7,7 @@ use common::{stderr, stdout, Studio};
 #[test]
 fn processing_without_the_model_file_fails_clearly_and_fakes_nothing() {
     let studio = Studio::new();
-    let wav = studio.wav(1);
-    assert!(studio
-        .command()
-        .args(["song", "add", "--title", "t", "--artist", "a", "--audio"])
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success());
+    studio.add_song(1);
     let out = studio.run(["process", "--song", "1", "--wait"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("local_whisper:base: the model file"), "{}", stdout(&out));
@@ -49,14 +42,7 @@ fn budgets_and_prices_are_editable_and_validated() {
 #[test]
 fn lyrics_import_and_export_round_trip_from_the_cli() {
     let studio = Studio::new();
-    let wav = studio.wav(2);
-    assert!(studio
-        .command()
-        .args(["song", "add", "--title", "t", "--artist", "a", "--audio"])
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success());
+    studio.add_song(2);
     let srt = "1\n00:00:01,000 --> 00:00:03,200\nខ្ញុំស្រលាញ់អូន\n\n2\n00:00:03,500 --> 00:00:06,000\nណាស់\n";
     let file = studio.file("song.srt", srt.as_bytes());
     let out = studio.command().args(["lyrics", "import", "1"]).arg(&file).output().unwrap();

@@ -56,6 +56,18 @@ impl Studio {
         self.file(&format!("song{n}.wav"), &bytes)
     }
 
+    /// Add song number `n` (distinct audio) through the CLI.
+    pub fn add_song(&self, n: u32) {
+        let wav = self.wav(n);
+        let out = self
+            .command()
+            .args(["song", "add", "--title", &format!("song {n}"), "--artist", "a", "--audio"])
+            .arg(&wav)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     pub fn song_count(&self) -> i64 {
         let db = self.data().join("molt.db");
         if !db.exists() {
