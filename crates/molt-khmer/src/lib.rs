@@ -1,0 +1,17 @@
+//! Khmer text handling for Molt (DESIGN §8): canonical normalisation, digits,
+//! script detection, word segmentation, UNGEGN-style romanisation and detection or
+//! conversion of legacy ASCII-range (Limon) encodings.
+
+mod digits;
+mod legacy;
+mod normalize;
+mod romanize;
+mod script;
+mod segment;
+
+pub use digits::{ascii_digits_to_khmer, khmer_digits_to_ascii};
+pub use legacy::{convert_limon, detect_legacy, LegacyEncoding, LegacyError, LegacyGuess};
+pub use normalize::{normalize, normalize_for_index, Normalized};
+pub use romanize::{romanize, romanize_name, romanize_with, romanize_word};
+pub use script::{detect_script, Script};
+pub use segment::Segmenter;
