@@ -66,6 +66,35 @@ impl From<std::io::Error> for IngestError {
     }
 }
 
+/// Khmer typed with a legacy font (Limon/ABC) looks like ASCII mojibake; it is
+/// refused rather than stored, with the Unicode reading when the mapping is known.
+fn refuse_legacy_khmer(input: &SongInput) -> Result<(), ValidationError> {
+    let fields: [(&'static str, &Option<String>); 6] = [
+        ("title", &input.title),
+        ("title_latin", &input.title_latin),
+        ("artist", &input.artist),
+        ("album", &input.album),
+        ("composer", &input.composer),
+        ("lyricist", &input.lyricist),
+    ];
+    for (field, value) in fields {
+        let Some(text) = value.as_deref() else { continue };
+        if molt_khmer::detect_legacy_strict(text).is_none() {
+            continue;
+        }
+        let reading = match molt_khmer::convert_limon(text) {
+            Ok(unicode) => format!("in Unicode it reads \"{unicode}\""),
+            Err(e) => e.to_string(),
+        };
+        return Err(ValidationError::new(
+            field,
+            "legacy_encoding",
+            format!("{field} looks like Khmer typed with a legacy Limon font, not Unicode ({reading}); send Unicode Khmer"),
+        ));
+    }
+    Ok(())
+}
+
 /// Audio being received: a temp file under the data directory (so the final
 /// rename is atomic), hashed and size-checked as it is written.
 pub struct StagedAudio {
@@ -167,6 +196,7 @@ impl Catalog {
         actor: &str,
     ) -> Result<Song, IngestError> {
         // Refuse bad metadata before copying a possibly large file.
+        refuse_legacy_khmer(&input)?;
         input.clone().validate(current_year())?;
         let file = std::fs::File::open(audio)
             .map_err(|e| IngestError::Io(format!("cannot read the audio file: {e}")))?;

@@ -166,6 +166,18 @@ pub fn detect_legacy(text: &str) -> Option<LegacyGuess> {
     (confidence >= 0.5).then_some(LegacyGuess { encoding: LegacyEncoding::Limon, confidence })
 }
 
+/// A stricter guess for short fields (titles, names), where one `O'Brien` or
+/// `McCartney` must not trip it: the text needs a Latin-1 sign that only Limon
+/// typing produces (its subscript symbols), or at least two flagged words that
+/// make up every word of three letters or more.
+pub fn detect_legacy_strict(text: &str) -> Option<LegacyGuess> {
+    let guess = detect_legacy(text)?;
+    let latin1 = text.chars().any(|c| !c.is_ascii() && limon_char(c).is_some_and(|m| m.starts_with('្')));
+    let words: Vec<&str> = text.split_whitespace().filter(|w| w.chars().count() >= 3).collect();
+    let all_flagged = words.len() >= 2 && words.iter().all(|w| looks_limon(w));
+    (latin1 || all_flagged).then_some(guess)
+}
+
 /// Converts Limon-encoded text to normalised Unicode Khmer, or says why it will not.
 pub fn convert_limon(text: &str) -> Result<String, LegacyError> {
     if detect_legacy(text).is_none() {
@@ -240,6 +252,10 @@ mod tests {
     #[test]
     fn detects_limon_not_english() {
         assert!(detect_legacy("éf¶ExqñaMkMeNIt").is_some());
+        assert!(detect_legacy_strict("éf¶ExqñaMkMeNIt").is_some());
+        for name in ["x'y", "O'Brien", "McCartney", "Rock'n'Roll Band", "Sinn Sisamouth"] {
+            assert_eq!(detect_legacy_strict(name), None, "{name}");
+        }
         assert_eq!(detect_legacy("Sinn Sisamouth sang in the 1960s"), None);
         assert_eq!(detect_legacy("ស៊ីន ស៊ីសាមុត"), None);
     }

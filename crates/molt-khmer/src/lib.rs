@@ -10,8 +10,10 @@ mod script;
 mod segment;
 
 pub use digits::{ascii_digits_to_khmer, khmer_digits_to_ascii};
-pub use legacy::{convert_limon, detect_legacy, LegacyEncoding, LegacyError, LegacyGuess};
+pub use legacy::{
+    convert_limon, detect_legacy, detect_legacy_strict, LegacyEncoding, LegacyError, LegacyGuess,
+};
 pub use normalize::{normalize, normalize_for_index, Normalized};
 pub use romanize::{romanize, romanize_name, romanize_with, romanize_word};
 pub use script::{detect_script, Script};
-pub use segment::Segmenter;
+pub use segment::{parse_names, Segmenter, BUILT_IN_NAMES};

@@ -119,3 +119,32 @@ mod tests {
         assert_eq!(merged.segment(text), vec![words[0].clone(), format!("{}{}", words[1], words[2])]);
     }
 }
+
+/// The names shipped with Molt (artists, places), kept whole by [`Segmenter::with_names`].
+pub const BUILT_IN_NAMES: &str = include_str!("../data/names.txt");
+
+/// Words of a names list: one per line, `#` comments and blank lines ignored.
+pub fn parse_names(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(crate::normalize)
+}
+
+impl Segmenter {
+    /// The built-in names plus the studio's own list (its text, if any).
+    pub fn with_names(studio_list: Option<&str>) -> Segmenter {
+        let studio = studio_list.map(parse_names).into_iter().flatten();
+        Segmenter::new(parse_names(BUILT_IN_NAMES).chain(studio).collect::<Vec<_>>())
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_list_parses_and_keeps_names_whole() {
+        assert!(parse_names(BUILT_IN_NAMES).any(|n| n == "ស៊ីសាមុត"));
+        assert_eq!(parse_names("# c\n\n ភ្នំពេញ \n").collect::<Vec<_>>(), vec!["ភ្នំពេញ"]);
+        let s = Segmenter::with_names(Some("កំពង់ចាម\n"));
+        assert_eq!(s.segment("ស៊ីន ស៊ីសាមុត"), vec!["ស៊ីន", "ស៊ីសាមុត"]);
+    }
+}

@@ -390,11 +390,16 @@ impl Runner {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let dest = dir.join(format!("{sha}.{ext}"));
         if !dest.exists() {
-            let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
-            std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &dest)).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                format!("could not store the art: {e}")
-            })?;
+            // A unique temp file per write: two workers may store the same image at once.
+            let mut tmp =
+                tempfile::NamedTempFile::new_in(&dir).map_err(|e| format!("could not store the art: {e}"))?;
+            std::io::Write::write_all(&mut tmp, &bytes)
+                .map_err(|e| format!("could not store the art: {e}"))?;
+            if let Err(e) = tmp.persist(&dest) {
+                if !dest.exists() {
+                    return Err(format!("could not store the art: {}", e.error));
+                }
+            }
         }
         output.as_object_mut().map(|o| o.remove("image_base64"));
         output["asset_sha256"] = Value::String(sha);

@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Khmer text tools for learners and operators.
+    #[command(subcommand)]
+    Khmer(KhmerCommand),
     /// Local models: list, import.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -66,6 +69,9 @@ pub struct ProcessArgs {
     /// Every pending song.
     #[arg(long)]
     pub all_pending: bool,
+    /// Every failed song, resumed at its first unfinished stage.
+    #[arg(long)]
+    pub all_failed: bool,
     /// Process here and wait until every song is done, with a progress bar.
     #[arg(long)]
     pub wait: bool,
@@ -82,6 +88,20 @@ pub enum BudgetCommand {
         #[arg(long)]
         per_day: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KhmerCommand {
+    /// Canonical character order (SIL), NFC; `--index` also drops zero-width spaces.
+    Normalize {
+        text: String,
+        #[arg(long)]
+        index: bool,
+    },
+    /// Split into words (printed separated by spaces).
+    Segment { text: String },
+    /// Learner-friendly Latin letters (UNGEGN style).
+    Romanize { text: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -176,3 +176,11 @@ fn a_wav_named_mp3_is_refused_as_contradicting_its_name() {
     let out = add(&studio, &["--title", "t", "--artist", "a"], &disguised);
     assert_refused(&studio, &out, "named as MP3 but contains WAV audio");
 }
+
+#[test]
+fn legacy_limon_encoded_khmer_is_refused_with_its_unicode_reading() {
+    let studio = Studio::new();
+    let out = add(&studio, &["--title", "éf¶ExqñaMkMeNIt", "--artist", "a"], &studio.wav(10));
+    assert_refused(&studio, &out, "title looks like Khmer typed with a legacy Limon font");
+    assert!(stderr(&out).contains("ថ្ងៃខែឆ្នាំកំណើត"), "{}", stderr(&out));
+}

@@ -92,6 +92,28 @@ fn query(studio: &Studio, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+fn reasons(studio: &Studio) -> String {
+    let conn = rusqlite::Connection::open(studio.data().join("molt.db")).unwrap();
+    let mut stmt = conn.prepare("SELECT id, status, coalesce(failure_reason, '') FROM songs").unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(format!("{}:{}:{}", r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join(" | ")
+}
+
+/// Wait (at most 30 s) until no song is pending or processing.
+async fn wait_until_settled(studio: &Studio) -> bool {
+    for _ in 0..300 {
+        if query(studio, "SELECT count(*) FROM songs WHERE status IN ('pending','processing')") == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_workers_lose_no_song_repeat_no_stage_and_pay_no_answer_twice() {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -124,13 +146,20 @@ async fn killed_workers_lose_no_song_repeat_no_stage_and_pay_no_answer_twice() {
 
     // A last worker finishes the work, rescuing whatever the killed ones held.
     let mut last = worker(&studio);
-    let mut done = false;
-    for _ in 0..300 {
-        if query(&studio, "SELECT count(*) FROM songs WHERE status IN ('pending','processing')") == 0 {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut done = wait_until_settled(&studio).await;
+    // A stage killed five times in a row has used its attempts: its song is FAILED
+    // (an explicit, escalated state), and resumable at its first unfinished stage.
+    let stuck = query(&studio, "SELECT count(*) FROM songs WHERE status = 'failed'");
+    if stuck > 0 {
+        assert_eq!(
+            query(&studio, "SELECT count(*) FROM escalations WHERE kind = 'stuck_job'"),
+            stuck,
+            "each stuck song was escalated: {}",
+            reasons(&studio)
+        );
+        let resumed = studio.run(["process", "--all-failed"]);
+        assert!(resumed.status.success(), "{}", stderr(&resumed));
+        done = wait_until_settled(&studio).await;
     }
     let pid = last.id().to_string();
     std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();

@@ -3,6 +3,7 @@
 mod bench;
 mod budget;
 mod db;
+mod khmer;
 mod lyrics;
 mod models;
 mod process;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Budget(command) => budget::run(&config, command, json).await,
         Command::Lyrics(command) => lyrics::run(&config, command, json).await,
         Command::Models(command) => models::run(&config, command, json).await,
+        Command::Khmer(command) => khmer::run(&config, command, json),
         Command::Price(command) => budget::prices(&config, command, json).await,
     }
 }

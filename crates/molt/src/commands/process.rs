@@ -51,12 +51,17 @@ pub async fn run(config: &Config, args: ProcessArgs, json: bool) -> CliResult {
     let store = open_store(config).await?;
     let runner = runner(config, &store)?;
     let mut songs = args.songs.clone();
-    if args.all_pending {
-        let query = SongQuery { status: Some(SongStatus::Pending), limit: 100_000, ..Default::default() };
-        songs.extend(store.list_songs(query).await?.into_iter().map(|s| s.id));
+    for (wanted, status) in [(args.all_pending, SongStatus::Pending), (args.all_failed, SongStatus::Failed)] {
+        if wanted {
+            let query = SongQuery { status: Some(status), limit: 100_000, ..Default::default() };
+            songs.extend(store.list_songs(query).await?.into_iter().map(|s| s.id));
+        }
     }
     if songs.is_empty() {
-        return Err(CliError::new("nothing_to_do", "name songs with --song ID, or pass --all-pending"));
+        return Err(CliError::new(
+            "nothing_to_do",
+            "name songs with --song ID, or pass --all-pending or --all-failed",
+        ));
     }
     let mut queued = Vec::new();
     for id in &songs {
