@@ -31,7 +31,9 @@ pub fn init_logging(config: &Config, default_level: &str) {
             default_level.to_string()
         }
     });
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // whisper.cpp narrates every model load at info level; keep it for `MOLT_LOG=whisper_rs=info`.
+    let level = if level.contains("whisper_rs") { level } else { format!("{level},whisper_rs=warn") };
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info,whisper_rs=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
