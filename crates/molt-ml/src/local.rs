@@ -78,6 +78,13 @@ impl LocalProviders for LocalModels {
     }
 }
 
+/// The sha256 of the ggml files converted from the models `scripts/setup.sh`
+/// installs (the converter is deterministic), so a bad conversion is caught.
+const KNOWN_CONVERSIONS: [(&str, &str); 2] = [
+    ("whisper-base", "370ee19ab783abef64918cb61441582fd4969663873ad55c6aa551054d8feb08"),
+    ("whisper-tiny-en", "6cc52ac538c7a75040509534e1be7aba9dba4d160611cabc8bfc40071b549b93"),
+];
+
 /// `base` → `whisper-base`, `tiny.en` → `whisper-tiny-en`.
 fn stem(model: &str) -> String {
     format!("whisper-{}", model.replace('.', "-"))
@@ -103,8 +110,22 @@ pub fn ensure_ggml(model_dir: &Path, model: &str) -> Result<PathBuf, String> {
     }
     tracing::info!(from = %ct2.display(), to = %ggml.display(), "converting the Whisper model to ggml (once)");
     let report = molt_models::import_ct2(&ct2, &ggml).map_err(|e| e.to_string())?;
+    check_conversion(&stem(model), &report.sha256).inspect_err(|_| {
+        let _ = std::fs::remove_file(&ggml);
+    })?;
     tracing::info!(bytes = report.bytes, sha256 = %report.sha256, "model converted");
     Ok(ggml)
+}
+
+/// A converted setup model must match its known checksum; other models have none to check.
+fn check_conversion(stem: &str, sha256: &str) -> Result<(), String> {
+    match KNOWN_CONVERSIONS.iter().find(|(name, _)| *name == stem) {
+        Some((_, expected)) if *expected != sha256 => Err(format!(
+            "the converted {stem} model has sha256 {sha256}, expected {expected}: the source model differs \
+             from the one scripts/setup.sh installs; re-run scripts/setup.sh --verify"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Whisper on this machine's CPU: free, private, offline.
@@ -195,5 +216,27 @@ fn transcript(result: WhisperTranscript, model: &str) -> Transcript {
         segments,
         confidence: result.confidence,
         model: Some(format!("ggml-{model}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_models_must_convert_to_their_known_checksums() {
+        assert!(check_conversion("whisper-base", KNOWN_CONVERSIONS[0].1).is_ok());
+        let err = check_conversion("whisper-base", "00").unwrap_err();
+        assert!(err.contains("expected 370ee19a"), "{err}");
+        assert!(check_conversion("whisper-khmer-small", "anything").is_ok(), "user models have no known sum");
+    }
+
+    #[test]
+    fn model_names_cannot_escape_the_model_directory() {
+        let dir = std::path::Path::new("/nonexistent");
+        for bad in ["", "../x", "a/b", "..\\x"] {
+            assert!(ensure_ggml(dir, bad).unwrap_err().contains("not a model name"), "{bad}");
+        }
+        assert!(ensure_ggml(dir, "base").unwrap_err().contains("run scripts/setup.sh"));
     }
 }
