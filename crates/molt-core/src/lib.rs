@@ -9,6 +9,7 @@ pub mod config;
 pub mod digits;
 pub mod error;
 pub mod jobs;
+pub mod knowledge;
 pub mod money;
 pub mod pipeline;
 pub mod role;

@@ -11,6 +11,7 @@ pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};
 pub use repo::{
-    CacheEntry, Database, NewToken, PipelineStore, Readiness, StageFailure, StageStart, StageSuccess,
+    CacheEntry, Database, KnowledgeStore, NewToken, PipelineStore, Readiness, StageFailure, StageStart,
+    StageSuccess,
 };
 pub use sqlite::{SchemaChange, SqliteStore, StoreOptions};

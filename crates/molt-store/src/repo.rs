@@ -6,6 +6,7 @@ use crate::error::StoreResult;
 use async_trait::async_trait;
 use molt_core::catalog::{Event, LyricsVersion, NewLyrics, NewSong, Song, SongQuery, TokenInfo};
 use molt_core::jobs::{ClaimedJob, JobOutcome, JobState, NewJob};
+use molt_core::knowledge::{KbChunk, KbDocument, KbPutOutcome, NewKbChunk, NewKbDocument};
 use molt_core::pipeline::{BudgetStop, NewEscalation, Reservation, Settlement, StageOutput, StageRun};
 use molt_core::Stage;
 use molt_core::{Role, SongStatus};
@@ -60,6 +61,28 @@ pub trait Database: Send + Sync {
     async fn authenticate_token(&self, sha256: &str) -> StoreResult<Option<TokenInfo>>;
     async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
     async fn revoke_token(&self, id: i64, actor: &str) -> StoreResult<TokenInfo>;
+}
+
+/// The Historian's knowledge base. Blocking calls, like [`PipelineStore`]'s.
+pub trait KnowledgeStore: Send + Sync {
+    /// Adds or replaces the document `doc.key` and its chunks in one transaction;
+    /// the same content under the same model writes nothing.
+    fn kb_put(
+        &self,
+        doc: NewKbDocument,
+        chunks: Vec<NewKbChunk>,
+        actor: &str,
+    ) -> StoreResult<(KbPutOutcome, KbDocument)>;
+    fn kb_document(&self, key: &str) -> StoreResult<Option<KbDocument>>;
+    fn kb_documents(&self) -> StoreResult<Vec<KbDocument>>;
+    /// False when there was no such document.
+    fn kb_remove(&self, key: &str, actor: &str) -> StoreResult<bool>;
+    /// Every chunk embedded with `model`, with its vector.
+    fn kb_chunks(&self, model: &str) -> StoreResult<Vec<KbChunk>>;
+    /// Changes whenever chunks are added or removed, so a cached index knows it is stale.
+    fn kb_fingerprint(&self) -> StoreResult<(i64, i64)>;
+    fn kb_meta(&self, key: &str) -> StoreResult<Option<String>>;
+    fn kb_set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
 /// What a worker knows when it starts a stage.

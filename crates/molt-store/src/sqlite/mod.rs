@@ -3,6 +3,7 @@
 
 mod catalog;
 mod database;
+pub mod knowledge;
 pub mod lyrics;
 pub mod pipeline;
 mod pool;
