@@ -10,13 +10,16 @@ CREATE TABLE kb_documents (
     aliases     TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
     related     TEXT NOT NULL DEFAULT '[]', -- JSON array of "kind:name"
     sources     TEXT NOT NULL DEFAULT '[]', -- JSON array of citations
+    year_from   INTEGER,                    -- the years it covers (eras), when given
+    year_to     INTEGER,
     origin      TEXT NOT NULL,              -- where it was loaded from
     sha256      TEXT NOT NULL,              -- of the file's bytes
     body        TEXT NOT NULL,
     model       TEXT NOT NULL,              -- the embedding model of its chunks
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-    CHECK ((entity_kind IS NULL) = (entity_name IS NULL))
+    CHECK ((entity_kind IS NULL) = (entity_name IS NULL)),
+    CHECK ((year_from IS NULL) = (year_to IS NULL) AND (year_from IS NULL OR year_from <= year_to))
 );
 CREATE INDEX kb_documents_entity ON kb_documents(entity_kind, entity_name);
 

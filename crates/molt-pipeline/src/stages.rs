@@ -67,20 +67,36 @@ pub struct Transcript {
     pub model: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContextInput {
     pub title: String,
+    /// The romanised title, when the song has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_latin: Option<String>,
     pub artist: String,
+    /// Every known spelling of the artist (Khmer and Latin), `artist` included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artist_names: Vec<String>,
     pub year: Option<u32>,
     pub lyrics: String,
     /// Second try after low relevance: search wider sources.
     pub broaden: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fact {
     pub text: String,
+    /// The citation: where the fact comes from.
     pub source: String,
+    /// The knowledge-base document it was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// How relevant this fact is to the song, 0..=1 (see the provider's docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<f64>,
+    /// Why it was chosen, e.g. `artist: Sinn Sisamouth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -58,6 +58,7 @@ fn context_input(broaden: bool) -> ContextInput {
         year: Some(1967),
         lyrics: "ខ្ញុំស្រលាញ់អូន".into(),
         broaden,
+        ..ContextInput::default()
     }
 }
 
@@ -67,7 +68,11 @@ fn critique_input() -> CritiqueInput {
         artist: "Sinn Sisamouth".into(),
         lyrics: "ខ្ញុំស្រលាញ់អូន".into(),
         confidence: 0.91,
-        facts: vec![Fact { text: "Recorded in Phnom Penh".into(), source: "liner notes".into() }],
+        facts: vec![Fact {
+            text: "Recorded in Phnom Penh".into(),
+            source: "liner notes".into(),
+            ..Fact::default()
+        }],
     }
 }
 
@@ -195,9 +200,14 @@ async fn the_historian_asks_for_json_facts_and_parses_them() {
             facts: vec![
                 Fact {
                     text: "Written for the 1967 film Pka Proheam Rik.".into(),
-                    source: "Cambodian Rock archive".into()
+                    source: "Cambodian Rock archive".into(),
+                    ..Fact::default()
                 },
-                Fact { text: "Sinn Sisamouth sang it.".into(), source: "general knowledge".into() },
+                Fact {
+                    text: "Sinn Sisamouth sang it.".into(),
+                    source: "general knowledge".into(),
+                    ..Fact::default()
+                },
             ],
             relevance: 0.9,
         }

@@ -25,6 +25,7 @@ fn doc(key: &str, body: &str) -> NewKbDocument {
         aliases: vec!["ស៊ីន ស៊ីសាមុត".into(), "Sin Sisamuth".into()],
         related: vec![EntityRef { kind: EntityKind::Era, name: "Sangkum Reastr Niyum".into() }],
         sources: vec!["Wikipedia, “Sinn Sisamouth”".into()],
+        years: Some((1955, 1975)),
         origin: format!("kb/{key}.md"),
         sha256: format!("{:064x}", body.len()),
         body: body.into(),
@@ -51,6 +52,7 @@ fn documents_are_added_replaced_and_removed_whole() {
     assert_eq!((added.chunks, added.bytes), (2, 3));
     assert_eq!(added.related[0].to_string(), "era:Sangkum Reastr Niyum");
     assert_eq!(added.aliases[0], "ស៊ីន ស៊ីសាមុត");
+    assert_eq!(added.years, Some((1955, 1975)));
     let before = store.kb_fingerprint().unwrap();
 
     let (outcome, _) = store.kb_put(doc("a", "one"), vec![chunk("ignored", 0.0)], "t").unwrap();

@@ -14,6 +14,12 @@ pub enum IndexError {
     Dimension { expected: usize, got: usize },
     #[error("vector has a value that is not a finite number")]
     NotFinite,
+    /// A vector of length zero has no direction and cannot be normalised.
+    #[error("vector has length zero")]
+    ZeroLength,
+    /// A stored blob is not `4 × dim` bytes of little-endian `f32`.
+    #[error("vector blob has {got} bytes, expected {expected} (4 per dimension)")]
+    BlobLength { expected: usize, got: usize },
 }
 
 /// A nearest-neighbour index over unit vectors keyed by `i64` ids. Engines

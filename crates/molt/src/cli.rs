@@ -44,6 +44,9 @@ pub enum Command {
     /// Khmer text tools for learners and operators.
     #[command(subcommand)]
     Khmer(KhmerCommand),
+    /// The Historian's knowledge base: add, list, show, remove, search documents.
+    #[command(subcommand)]
+    Kb(KbCommand),
     /// Local models: list, import.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -87,6 +90,38 @@ pub enum BudgetCommand {
         per_song: Option<String>,
         #[arg(long)]
         per_day: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Add Markdown/text documents (files, or every .md/.markdown/.txt under a directory).
+    /// A document with the same file name replaces the stored one.
+    Add {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Every document, with its entity and chunk count.
+    List,
+    /// One document: metadata, sources and text.
+    Show { key: String },
+    /// Remove a document by key (its file name without the extension).
+    Remove { key: String },
+    /// The documents that best match a query (Khmer, romanised or English).
+    Search {
+        query: String,
+        /// How many documents.
+        #[arg(short = 'k', long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// Load (or refresh) the starter knowledge base shipped with Molt.
+    Seed,
+    /// Retrieval quality on a query set: a TSV of `query<TAB>expected document file`.
+    Eval {
+        file: PathBuf,
+        /// A query counts as found when its document is in the top K.
+        #[arg(short = 'k', long, default_value_t = 3)]
+        top: usize,
     },
 }
 

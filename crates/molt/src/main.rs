@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod output;
 mod settings;
+mod studio;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -12,7 +12,9 @@ fn db_status_migrate_backup_verify_restore() {
     let migrate = studio.run(["db", "migrate"]);
     assert!(migrate.status.success(), "{}", stderr(&migrate));
     assert!(
-        stdout(&migrate).contains("applied: 20261121000001, 20261121000002, 20261121000003, 20261121000004, 20261121000005"),
+        stdout(&migrate).contains(
+            "applied: 20261121000001, 20261121000002, 20261121000003, 20261121000004, 20261121000005"
+        ),
         "{}",
         stdout(&migrate)
     );

@@ -30,7 +30,8 @@ fn words(text: &str) -> Vec<String> {
 #[test]
 fn a_real_song_is_transcribed_locally_and_exported_as_synced_lyrics() {
     let Some(models) = models_dir() else { return };
-    let studio = Studio::new();
+    // No starter documents: this test is about transcription (the Historian runs, finds nothing).
+    let studio = Studio::new().with_env("MOLT_KNOWLEDGE__SEED_STARTER", "false");
     let sentence = "The quick brown fox jumps over the lazy dog. Then it sleeps in the warm sun.";
     let wav = studio.dir.path().join("speech.wav");
     let spoken = std::process::Command::new("espeak-ng").arg("-w").arg(&wav).arg(sentence).status();
@@ -49,20 +50,25 @@ fn a_real_song_is_transcribed_locally_and_exported_as_synced_lyrics() {
     assert!(added.status.success(), "{}", stderr(&added));
 
     let processed = studio.run(["process", "--song", "1", "--wait"]);
-    // Only `transcribe` has a local provider yet: the song stops at `context`, clearly.
+    // `transcribe` and `context` are local and real; the song stops at `critique`, clearly.
     assert!(
-        stdout(&processed).contains("no context provider is available"),
+        stdout(&processed).contains("no critique provider is available"),
         "{}{}",
         stdout(&processed),
         stderr(&processed)
     );
-    let show = studio.run(["song", "show", "1"]);
-    let stage = stdout(&show)
-        .lines()
-        .find(|l| l.trim_start().starts_with("transcribe"))
-        .unwrap_or_default()
-        .to_string();
-    assert!(stage.contains("done") && stage.contains("by local_whisper:tiny.en"), "{}", stdout(&show));
+    let show = stdout(&studio.run(["song", "show", "1"]));
+    let stage =
+        |name: &str| show.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_default().to_string();
+    assert!(
+        stage("transcribe").contains("done") && stage("transcribe").contains("by local_whisper:tiny.en"),
+        "{show}"
+    );
+    // The Historian knows nothing of this song or artist: low relevance, broadened, kept for review.
+    assert!(
+        stage("context").contains("done") && stage("context").contains("by local_historian:kb"),
+        "{show}"
+    );
 
     let txt = stdout(&studio.run(["lyrics", "export", "1", "--format", "txt"]));
     let (heard, said) = (words(&txt), words(sentence));

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 const COLUMNS: &str =
     "d.id, d.key, d.title, d.title_norm, d.entity_kind, d.entity_name, d.aliases, d.related,
      d.sources, d.origin, d.sha256, length(CAST(d.body AS BLOB)), d.model, d.created_at, d.updated_at,
-     (SELECT count(*) FROM kb_chunks c WHERE c.document_id = d.id)";
+     (SELECT count(*) FROM kb_chunks c WHERE c.document_id = d.id), d.year_from, d.year_to";
 
 fn json_list<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<T>> {
     let text: String = r.get(i)?;
@@ -53,6 +53,10 @@ fn document(r: &Row<'_>) -> rusqlite::Result<KbDocument> {
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
         chunks: r.get(15)?,
+        years: match (r.get(16)?, r.get(17)?) {
+            (Some(from), Some(to)) => Some((from, to)),
+            _ => None,
+        },
     })
 }
 
@@ -103,9 +107,9 @@ fn insert_document(conn: &Connection, doc: &NewKbDocument, created_at: Option<&s
     let id = conn
         .prepare_cached(
             "INSERT INTO kb_documents (key, title, title_norm, entity_kind, entity_name, aliases, related,
-                                       sources, origin, sha256, body, model, created_at)
+                                       sources, origin, sha256, body, model, created_at, year_from, year_to)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
-                     coalesce(?13, strftime('%Y-%m-%dT%H:%M:%fZ','now')))
+                     coalesce(?13, strftime('%Y-%m-%dT%H:%M:%fZ','now')), ?14, ?15)
              RETURNING id",
         )?
         .query_row(
@@ -123,6 +127,8 @@ fn insert_document(conn: &Connection, doc: &NewKbDocument, created_at: Option<&s
                 doc.body,
                 doc.model,
                 created_at,
+                doc.years.map(|y| y.0),
+                doc.years.map(|y| y.1),
             ],
             |r| r.get(0),
         )?;
@@ -135,7 +141,7 @@ fn json(list: &[String]) -> String {
 }
 
 fn insert_chunk(conn: &Connection, document_id: i64, ord: usize, chunk: &NewKbChunk) -> StoreResult<()> {
-    let blob: Vec<u8> = chunk.embedding.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let blob = molt_vector::encode(&chunk.embedding);
     conn.prepare_cached(
         "INSERT INTO kb_chunks (document_id, ord, heading, text, text_norm, embedding)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -162,6 +168,9 @@ pub fn chunks(conn: &Connection, model: &str) -> StoreResult<Vec<KbChunk>> {
     )?;
     let rows = stmt.query_map([model], |r| {
         let blob: Vec<u8> = r.get(6)?;
+        let embedding = molt_vector::decode(&blob, blob.len() / 4).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Blob, e.into())
+        })?;
         Ok(KbChunk {
             id: r.get(0)?,
             document_id: r.get(1)?,
@@ -169,7 +178,7 @@ pub fn chunks(conn: &Connection, model: &str) -> StoreResult<Vec<KbChunk>> {
             heading: r.get(3)?,
             text: r.get(4)?,
             text_norm: r.get(5)?,
-            embedding: blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            embedding,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

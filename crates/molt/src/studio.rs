@@ -1,0 +1,90 @@
+//! The studio's local parts, assembled from the configuration: the knowledge
+//! base (with its lazily loaded embedding model) and the local providers the
+//! pipeline's chains name.
+
+use crate::commands::segmenter;
+use crate::output::{CliError, CliResult};
+use molt_core::{Config, Stage};
+use molt_kb::historian::LocalHistorian;
+use molt_kb::lazy::LazyEmbedder;
+use molt_kb::KnowledgeBase;
+use molt_pipeline::provider::{erase, ProviderId, StageProvider};
+use molt_pipeline::registry::LocalProviders;
+use molt_pipeline::stages::Context;
+use molt_store::SqliteStore;
+use molt_vector::Embedder;
+use std::sync::Arc;
+
+/// The knowledge base over `store`, with the configured embedding model
+/// (loaded on first use).
+pub fn knowledge_base(config: &Config, store: &SqliteStore) -> CliResult<Arc<KnowledgeBase>> {
+    let path = config.embedding_model_path();
+    let loader = move || -> Result<Arc<dyn Embedder>, molt_vector::EmbedError> {
+        Ok(Arc::new(molt_ml::E5Embedder::load(&path)?))
+    };
+    let embedder = Arc::new(LazyEmbedder::new(molt_ml::E5_MODEL_ID, Box::new(loader)));
+    Ok(Arc::new(KnowledgeBase::new(
+        Arc::new(store.clone()),
+        embedder,
+        Arc::new(segmenter(config)?),
+        config.knowledge.max_document_bytes,
+    )))
+}
+
+/// Everything built into this binary: local Whisper (`local_whisper:MODEL`)
+/// and the local Historian (`local_historian:kb`).
+pub struct StudioProviders {
+    models: molt_ml::local::LocalModels,
+    kb: Arc<KnowledgeBase>,
+    config: Config,
+}
+
+impl StudioProviders {
+    pub fn new(config: &Config, store: &SqliteStore) -> CliResult<StudioProviders> {
+        Ok(StudioProviders {
+            models: molt_ml::local::LocalModels::new(config),
+            kb: knowledge_base(config, store)?,
+            config: config.clone(),
+        })
+    }
+
+    fn historian(&self, name: &str, model: &str) -> Result<Arc<dyn StageProvider>, String> {
+        if model != "kb" {
+            return Err(format!("unknown model `{model}` (the local Historian has one: `kb`)"));
+        }
+        let path = self.config.embedding_model_path();
+        if !path.is_file() {
+            return Err(format!("the embedding model {} is missing: run scripts/setup.sh", path.display()));
+        }
+        if self.config.knowledge.seed_starter {
+            molt_kb::starter::ensure_seeded(&self.kb, "historian").map_err(|e| e.to_string())?;
+        }
+        let historian =
+            LocalHistorian::new(ProviderId::new(name, model), self.kb.clone(), self.config.knowledge.top_k);
+        Ok(erase::<Context, _>(historian))
+    }
+}
+
+impl LocalProviders for StudioProviders {
+    fn provider(
+        &self,
+        stage: Stage,
+        name: &str,
+        model: &str,
+    ) -> Result<Option<Arc<dyn StageProvider>>, String> {
+        match (stage, name) {
+            (Stage::Context, "local_historian") => self.historian(name, model).map(Some),
+            _ => self.models.provider(stage, name, model),
+        }
+    }
+}
+
+/// A knowledge-base error as the CLI reports it.
+pub fn kb_error(e: molt_kb::KbError) -> CliError {
+    match e {
+        molt_kb::KbError::Store(e) => e.into(),
+        molt_kb::KbError::Document { .. } => CliError::new("invalid_document", e.to_string()),
+        molt_kb::KbError::Input(m) => CliError::new("invalid_input", m),
+        molt_kb::KbError::Embed(e) => CliError::new("embedding_failed", e.to_string()),
+    }
+}
