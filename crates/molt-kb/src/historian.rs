@@ -48,11 +48,13 @@ pub struct LocalHistorian {
     id: ProviderId,
     kb: Arc<KnowledgeBase>,
     top_k: usize,
+    /// Load the starter knowledge base into an empty store before the first answer.
+    seed_starter: bool,
 }
 
 impl LocalHistorian {
-    pub fn new(id: ProviderId, kb: Arc<KnowledgeBase>, top_k: usize) -> LocalHistorian {
-        LocalHistorian { id, kb, top_k }
+    pub fn new(id: ProviderId, kb: Arc<KnowledgeBase>, top_k: usize, seed_starter: bool) -> LocalHistorian {
+        LocalHistorian { id, kb, top_k, seed_starter }
     }
 }
 
@@ -67,8 +69,14 @@ impl Provider<Context> for LocalHistorian {
     }
 
     async fn call(&self, input: &ContextInput) -> Result<(ContextOutput, Usage), ProviderError> {
-        let (kb, input, top_k) = (self.kb.clone(), input.clone(), self.top_k);
-        let output = tokio::task::spawn_blocking(move || context_for(&kb, &input, top_k))
+        let (kb, input, top_k, seed) = (self.kb.clone(), input.clone(), self.top_k, self.seed_starter);
+        let answer = move || {
+            if seed {
+                crate::starter::ensure_seeded(&kb, "historian")?;
+            }
+            context_for(&kb, &input, top_k)
+        };
+        let output = tokio::task::spawn_blocking(answer)
             .await
             .map_err(|e| ProviderError::new(ErrorClass::Unknown, format!("the Historian task failed: {e}")))?
             .map_err(kb_error)?;
@@ -266,7 +274,7 @@ mod tests {
         assert_eq!(similarity(0.80), 0.0);
         assert!((similarity(0.86) - 0.35).abs() < 1e-6);
         assert_eq!(similarity(0.99), SIMILAR_MAX);
-        assert!(SIMILAR_MAX < LINKED && LINKED < ARTIST && ARTIST < WORK);
+        const { assert!(SIMILAR_MAX < LINKED && LINKED < ARTIST && ARTIST < WORK) };
     }
 
     #[test]

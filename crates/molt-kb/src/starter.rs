@@ -34,10 +34,15 @@ pub fn seed(kb: &KnowledgeBase, actor: &str) -> Result<Vec<Added>, KbError> {
     Ok(added)
 }
 
+/// Whether [`ensure_seeded`] would load the starter set (never seeded, and empty).
+pub fn needs_seeding(kb: &KnowledgeBase) -> Result<bool, KbError> {
+    Ok(kb.store().kb_meta(SEEDED_KEY)?.is_none() && kb.list()?.is_empty())
+}
+
 /// Seeds a knowledge base that has never been seeded and is empty; a studio
 /// that removed the starter documents on purpose does not get them back.
 pub fn ensure_seeded(kb: &KnowledgeBase, actor: &str) -> Result<Option<Vec<Added>>, KbError> {
-    if kb.store().kb_meta(SEEDED_KEY)?.is_some() || !kb.list()?.is_empty() {
+    if !needs_seeding(kb)? {
         return Ok(None);
     }
     tracing::info!(documents = STARTER.len(), "loading the starter knowledge base");

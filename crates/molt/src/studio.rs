@@ -56,11 +56,11 @@ impl StudioProviders {
         if !path.is_file() {
             return Err(format!("the embedding model {} is missing: run scripts/setup.sh", path.display()));
         }
-        if self.config.knowledge.seed_starter {
-            molt_kb::starter::ensure_seeded(&self.kb, "historian").map_err(|e| e.to_string())?;
-        }
-        let historian =
-            LocalHistorian::new(ProviderId::new(name, model), self.kb.clone(), self.config.knowledge.top_k);
+        // The starter set is seeded by the first answer, not here: building the
+        // router (at every start) must stay fast.
+        let knowledge = &self.config.knowledge;
+        let id = ProviderId::new(name, model);
+        let historian = LocalHistorian::new(id, self.kb.clone(), knowledge.top_k, knowledge.seed_starter);
         Ok(erase::<Context, _>(historian))
     }
 }

@@ -57,10 +57,13 @@ fn run_blocking(kb: &Arc<KnowledgeBase>, command: KbCommand, json: bool, seed: b
 }
 
 fn ensure_seeded(kb: &KnowledgeBase, seed: bool) -> CliResult {
-    if seed {
-        if let Some(added) = molt_kb::starter::ensure_seeded(kb, ACTOR).map_err(kb_error)? {
-            eprintln!("loaded the starter knowledge base ({} documents)", added.len());
-        }
+    if !seed || !molt_kb::starter::needs_seeding(kb).map_err(kb_error)? {
+        return Ok(());
+    }
+    let count = molt_kb::starter::documents().len();
+    eprintln!("loading the starter knowledge base ({count} documents; this embeds them once, about 20 s)…");
+    if let Some(added) = molt_kb::starter::ensure_seeded(kb, ACTOR).map_err(kb_error)? {
+        eprintln!("loaded the starter knowledge base ({} documents)", added.len());
     }
     Ok(())
 }
