@@ -4,6 +4,7 @@
 
 mod ingest;
 pub mod lyrics;
+pub mod review;
 mod tokens;
 
 pub use ingest::{Catalog, IngestError, StagedAudio};

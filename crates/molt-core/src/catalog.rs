@@ -159,3 +159,36 @@ pub struct LyricsVersion {
     pub confidence: Option<f64>,
     pub created_at: String,
 }
+
+/// Rights statuses a song may have (the `songs.rights_status` column).
+pub const RIGHTS_STATUSES: [&str; 5] = ["unknown", "family_held", "protected", "public_domain", "licensed"];
+
+/// Whether publishing a song with this rights status needs an explicit,
+/// recorded override: a protected work, or one whose rights nobody has checked.
+pub fn rights_need_override(rights_status: &str) -> bool {
+    matches!(rights_status, "protected" | "unknown")
+}
+
+/// A rights status as given by a user: one of [`RIGHTS_STATUSES`].
+pub fn parse_rights(value: &str) -> Result<&'static str, String> {
+    let v = value.trim().to_ascii_lowercase().replace('-', "_");
+    RIGHTS_STATUSES
+        .into_iter()
+        .find(|s| *s == v)
+        .ok_or_else(|| format!("`{value}` is not a rights status ({})", RIGHTS_STATUSES.join(", ")))
+}
+
+#[cfg(test)]
+mod rights_tests {
+    use super::*;
+
+    #[test]
+    fn protected_and_unknown_works_need_an_override() {
+        assert!(rights_need_override("protected") && rights_need_override("unknown"));
+        for free in ["family_held", "public_domain", "licensed"] {
+            assert!(!rights_need_override(free), "{free}");
+        }
+        assert_eq!(parse_rights("Public-Domain"), Ok("public_domain"));
+        assert!(parse_rights("mine").unwrap_err().contains("family_held"));
+    }
+}

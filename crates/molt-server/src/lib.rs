@@ -8,12 +8,13 @@ mod health;
 mod lyrics;
 mod openapi;
 mod request_id;
+mod review;
 mod songs;
 
 use axum::Router;
 use molt_catalog::Catalog;
 use molt_core::Config;
-use molt_store::Database;
+use molt_store::{Database, PipelineStore};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,14 +29,16 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Arc<dyn Database>,
+    /// The pipeline's records (stage outputs, for the review queue).
+    pub pipeline: Arc<dyn PipelineStore>,
     pub catalog: Catalog,
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    pub fn new(db: Arc<dyn Database>, config: Config) -> AppState {
+    pub fn new(db: Arc<dyn Database>, pipeline: Arc<dyn PipelineStore>, config: Config) -> AppState {
         let catalog = Catalog::new(db.clone(), &config);
-        AppState { db, catalog, config: Arc::new(config) }
+        AppState { db, pipeline, catalog, config: Arc::new(config) }
     }
 }
 

@@ -18,6 +18,10 @@ use utoipa::{Modify, OpenApi};
         crate::songs::create_song,
         crate::lyrics::export_lyrics,
         crate::lyrics::import_lyrics,
+        crate::review::review_queue,
+        crate::review::approve,
+        crate::review::reject,
+        crate::review::set_rights,
     ),
     modifiers(&BearerAuth)
 )]

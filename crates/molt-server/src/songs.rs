@@ -7,7 +7,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::{Extension, Json, Router};
 use molt_catalog::StagedAudio;
 use molt_core::catalog::{Song, SongQuery};
@@ -37,6 +37,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             guarded(Permission::SongReadPublished, get(crate::lyrics::export_lyrics))
                 .merge(guarded(Permission::LyricsReview, post(crate::lyrics::import_lyrics))),
         )
+        .route("/review", guarded(Permission::LyricsReview, get(crate::review::review_queue)))
+        .route("/songs/{id}/approve", guarded(Permission::LyricsReview, post(crate::review::approve)))
+        .route("/songs/{id}/reject", guarded(Permission::LyricsReview, post(crate::review::reject)))
+        .route("/songs/{id}/rights", guarded(Permission::SongPublish, put(crate::review::set_rights)))
 }
 
 /// Attach the permission a route needs; checked before the handler runs.

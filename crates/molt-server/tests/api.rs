@@ -26,7 +26,11 @@ impl Api {
         config.audio.max_bytes = max_bytes;
         config.server.anonymous_page_limit = 2;
         let store = SqliteStore::open_migrated(&StoreOptions::from_config(&config)).unwrap();
-        let app = molt_server::router(AppState::new(Arc::new(store.clone()), config.clone()));
+        let app = molt_server::router(AppState::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            config.clone(),
+        ));
         Api { data: config.data_dir.clone(), _dir: dir, store, app }
     }
 
@@ -373,4 +377,70 @@ async fn lyrics_are_imported_as_versions_and_exported_in_every_format() {
         "unpublished"
     );
     assert_eq!(api.store.lyrics_versions(id).await.unwrap().len(), 1, "refused imports add nothing");
+}
+
+impl Api {
+    async fn send_json(&self, method: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (s, v, _) = self.send(request).await;
+        (s, v)
+    }
+}
+
+#[tokio::test]
+async fn review_decisions_over_http_follow_roles_and_the_rights_gate() {
+    let api = Api::new(1 << 20).await;
+    let (op, reviewer, engineer) =
+        (api.token(Role::Operator).await, api.token(Role::Reviewer).await, api.token(Role::Engineer).await);
+    let audio = wav(7);
+    let parts = [
+        Part::Text("title", "ចម្ប៉ាបាត់ដំបង".as_bytes()),
+        Part::Text("artist", b"Sinn Sisamouth"),
+        Part::File("s.wav", &audio),
+    ];
+    let id = api.upload(Some(&op), &parts).await.1["id"].as_i64().unwrap();
+    api.store.set_song_status(id, SongStatus::Processing, "t", None).await.unwrap();
+    api.store.set_song_status(id, SongStatus::Review, "t", None).await.unwrap();
+
+    let (status, queue) = api.get("/api/v1/review", Some(&reviewer)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(queue[0]["song"]["id"], id);
+    assert_eq!(queue[0]["needs_rights_override"], true, "rights are unknown by default");
+    assert_eq!(api.get("/api/v1/review", Some(&engineer)).await.0, StatusCode::FORBIDDEN);
+
+    let approve = format!("/api/v1/songs/{id}/approve");
+    let (status, body) = api.send_json("POST", &approve, &engineer, serde_json::json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = api.send_json("POST", &approve, &reviewer, serde_json::json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
+    let (status, _) =
+        api.send_json("POST", &approve, &reviewer, serde_json::json!({"override_rights": "ok"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "reviewers cannot override rights");
+    let (status, body) = api.send_json("POST", &approve, &reviewer, serde_json::json!({"surprise": 1})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+
+    let rights = format!("/api/v1/songs/{id}/rights");
+    assert_eq!(
+        api.send_json("PUT", &rights, &reviewer, serde_json::json!({"rights": "family_held"})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) =
+        api.send_json("PUT", &rights, &op, serde_json::json!({"rights": "family-held"})).await;
+    assert_eq!((status, body["rights_status"].as_str()), (StatusCode::OK, Some("family_held")), "{body}");
+    let (status, body) = api.send_json("POST", &approve, &reviewer, serde_json::json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("published")), "{body}");
+
+    let reject = format!("/api/v1/songs/{id}/reject");
+    let (status, _) = api.send_json("POST", &reject, &reviewer, serde_json::json!({"reason": "late"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a published song is not in review");
+    let (status, body) = api
+        .send_json("POST", &reject, &reviewer, serde_json::json!({"reason": "x", "to_stage": "mastering"}))
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_stage")));
 }

@@ -50,6 +50,21 @@ pub trait Database: Send + Sync {
     ) -> StoreResult<Song>;
     async fn song_events(&self, song_id: i64) -> StoreResult<Vec<Event>>;
 
+    /// Review → PUBLISHED. A protected or unknown-rights work needs `rights_override`
+    /// (a reason), recorded as a `song.rights_override` event in the same transaction.
+    async fn publish_song(&self, id: i64, actor: &str, rights_override: Option<String>) -> StoreResult<Song>;
+    /// Review → back to `stage` (its output and later ones dropped, the stage queued
+    /// again), or → FAILED with the reason when no stage is given.
+    async fn reject_song(
+        &self,
+        id: i64,
+        actor: &str,
+        reason: String,
+        stage: Option<Stage>,
+    ) -> StoreResult<Song>;
+    /// One of `molt_core::catalog::RIGHTS_STATUSES`, recorded as an event.
+    async fn set_song_rights(&self, id: i64, rights: &'static str, actor: &str) -> StoreResult<Song>;
+
     /// Add a lyrics version (the next number); nothing is overwritten.
     async fn add_lyrics(&self, song_id: i64, lyrics: NewLyrics, actor: &str) -> StoreResult<LyricsVersion>;
     /// A given version, or the newest.

@@ -44,6 +44,9 @@ pub enum Command {
     /// Khmer text tools for learners and operators.
     #[command(subcommand)]
     Khmer(KhmerCommand),
+    /// Human review: the queue, approve, edit lyrics, reject.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// The Historian's knowledge base: add, list, show, remove, search documents.
     #[command(subcommand)]
     Kb(KbCommand),
@@ -90,6 +93,40 @@ pub enum BudgetCommand {
         per_song: Option<String>,
         #[arg(long)]
         per_day: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Songs in NEEDS_HUMAN_REVIEW and REVIEW, with their findings.
+    List,
+    /// Publish a song. A protected or unknown-rights work needs --override-rights.
+    Approve {
+        id: i64,
+        /// Why it may be published anyway (recorded in the song's history).
+        #[arg(long, value_name = "REASON")]
+        override_rights: Option<String>,
+    },
+    /// Correct the lyrics: a new version from a file (lrc, srt, txt or json), author recorded.
+    Edit {
+        id: i64,
+        #[arg(long)]
+        file: PathBuf,
+        /// Default: from the file's extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// Who corrected them.
+        #[arg(long, default_value = "cli")]
+        author: String,
+    },
+    /// Send a song back to a stage (queued again), or to FAILED.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+        /// transcribe, context, critique or art; without it the song fails with the reason.
+        #[arg(long, value_name = "STAGE")]
+        to_stage: Option<String>,
     },
 }
 
@@ -274,6 +311,8 @@ pub enum SongCommand {
     },
     /// Show one song and its history.
     Show { id: i64 },
+    /// Record a song's rights status: unknown, family_held, protected, public_domain, licensed.
+    Rights { id: i64, status: String },
 }
 
 /// Text arguments are taken as raw OS strings so invalid UTF-8 gets a precise

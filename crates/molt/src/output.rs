@@ -41,6 +41,12 @@ impl From<molt_core::ValidationError> for CliError {
     }
 }
 
+impl From<molt_catalog::review::ReviewError> for CliError {
+    fn from(e: molt_catalog::review::ReviewError) -> Self {
+        CliError::new(e.code(), e.to_string())
+    }
+}
+
 pub type CliResult<T = ()> = Result<T, CliError>;
 
 /// Print `value` as JSON, or as the text `human` renders.

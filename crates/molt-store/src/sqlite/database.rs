@@ -1,13 +1,13 @@
 //! `Database` for SQLite: reads go to the pool, writes to the writer thread,
 //! both off the async runtime.
 
-use super::{catalog, lyrics, tokens, SqliteStore};
+use super::{catalog, lyrics, review, tokens, SqliteStore};
 use crate::error::StoreResult;
 use crate::migrations;
 use crate::repo::{Database, NewToken, Readiness};
 use async_trait::async_trait;
 use molt_core::catalog::{Event, LyricsVersion, NewLyrics, NewSong, Song, SongQuery, TokenInfo};
-use molt_core::SongStatus;
+use molt_core::{SongStatus, Stage};
 
 #[async_trait]
 impl Database for SqliteStore {
@@ -62,6 +62,30 @@ impl Database for SqliteStore {
 
     async fn song_events(&self, song_id: i64) -> StoreResult<Vec<Event>> {
         self.blocking(move |s| s.read(|conn| catalog::song_events(conn, song_id))).await
+    }
+
+    async fn publish_song(&self, id: i64, actor: &str, rights_override: Option<String>) -> StoreResult<Song> {
+        let actor = actor.to_string();
+        self.blocking(move |s| {
+            s.write(move |conn| review::publish(conn, id, &actor, rights_override.as_deref()))
+        })
+        .await
+    }
+
+    async fn reject_song(
+        &self,
+        id: i64,
+        actor: &str,
+        reason: String,
+        stage: Option<Stage>,
+    ) -> StoreResult<Song> {
+        let actor = actor.to_string();
+        self.blocking(move |s| s.write(move |conn| review::reject(conn, id, &actor, &reason, stage))).await
+    }
+
+    async fn set_song_rights(&self, id: i64, rights: &'static str, actor: &str) -> StoreResult<Song> {
+        let actor = actor.to_string();
+        self.blocking(move |s| s.write(move |conn| review::set_rights(conn, id, rights, &actor))).await
     }
 
     async fn add_lyrics(&self, song_id: i64, new: NewLyrics, actor: &str) -> StoreResult<LyricsVersion> {

@@ -8,6 +8,7 @@ pub mod lyrics;
 pub mod pipeline;
 mod pool;
 pub mod queue;
+mod review;
 mod stages;
 mod tokens;
 mod writer;

@@ -8,6 +8,7 @@ mod khmer;
 mod lyrics;
 mod models;
 mod process;
+mod review;
 mod serve;
 mod song;
 mod token;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Models(command) => models::run(&config, command, json).await,
         Command::Khmer(command) => khmer::run(&config, command, json),
         Command::Kb(command) => kb::run(&config, command, json).await,
+        Command::Review(command) => review::run(&config, command, json).await,
         Command::Price(command) => budget::prices(&config, command, json).await,
     }
 }

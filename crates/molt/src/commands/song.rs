@@ -4,6 +4,7 @@ use super::open_store;
 use crate::cli::{SongAddArgs, SongCommand};
 use crate::output::{emit, CliError, CliResult};
 use molt_catalog::Catalog;
+use molt_core::Role;
 use molt_core::catalog::{Song, SongQuery};
 use molt_core::pipeline::{StageOutput, StageRun};
 use molt_core::validate::SongInput;
@@ -46,6 +47,11 @@ pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult
             emit(json, &shown, |_| {
                 format!("{}\n{}", render_song(&song, &events), render_stages(&runs, &outputs))
             });
+        }
+        SongCommand::Rights { id, status } => {
+            // The CLI runs with the data directory's own authority: admin.
+            let song = molt_catalog::review::set_rights(store.as_ref(), id, ACTOR, Role::Admin, &status).await?;
+            emit(json, &song, |s| format!("song {}: rights {}", s.id, s.rights_status));
         }
     }
     Ok(())
