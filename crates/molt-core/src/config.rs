@@ -26,6 +26,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub whisper: WhisperConfig,
     pub knowledge: KnowledgeConfig,
+    pub art: ArtConfig,
     /// Remote providers by name, referenced in chains as `NAME:model`.
     pub providers: BTreeMap<String, RemoteProviderConfig>,
 }
@@ -42,6 +43,9 @@ pub struct PipelineConfig {
     pub batch: usize,
     pub lyrics_confidence: f64,
     pub context_relevance: f64,
+    /// The quality gate's threshold for the critic's score: lyrics need it as well
+    /// as `lyrics_confidence` (0..=1).
+    pub critique_score: f64,
     /// Longest a single provider call may take.
     pub call_timeout_secs: u64,
     pub breaker_threshold: u32,
@@ -85,6 +89,21 @@ impl Default for KnowledgeConfig {
             max_document_bytes: 1 << 20,
             seed_starter: true,
         }
+    }
+}
+
+/// Local cover art (`local_artist:typeset` in a chain).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArtConfig {
+    /// Directories searched (recursively) for the cover fonts: Khmer OS
+    /// (Debian `fonts-khmeros`) and Noto (`fonts-noto-core`).
+    pub font_dirs: Vec<PathBuf>,
+}
+
+impl Default for ArtConfig {
+    fn default() -> Self {
+        ArtConfig { font_dirs: vec![PathBuf::from("/usr/share/fonts")] }
     }
 }
 
@@ -144,6 +163,7 @@ impl Default for PipelineConfig {
             batch: 4,
             lyrics_confidence: 0.85,
             context_relevance: 0.80,
+            critique_score: 0.70,
             call_timeout_secs: 15 * 60,
             breaker_threshold: 3,
             breaker_cooldown_secs: 30,
@@ -258,6 +278,7 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             whisper: WhisperConfig::default(),
             knowledge: KnowledgeConfig::default(),
+            art: ArtConfig::default(),
             providers: BTreeMap::new(),
         }
     }
@@ -334,12 +355,22 @@ impl Config {
         if self.whisper.threads == 0 {
             return bad("whisper.threads must be at least 1");
         }
+        if self.art.font_dirs.is_empty() || self.art.font_dirs.iter().any(|d| d.as_os_str().is_empty()) {
+            return bad("art.font_dirs must list at least one directory, and no empty one");
+        }
         if self.knowledge.top_k == 0 || self.knowledge.max_document_bytes == 0 {
             return bad("knowledge.top_k and knowledge.max_document_bytes must be at least 1");
         }
         if self.pipeline.workers == 0 || self.pipeline.batch == 0 || self.pipeline.lease_secs < 3 {
             return bad(
                 "pipeline.workers and pipeline.batch must be at least 1, pipeline.lease_secs at least 3",
+            );
+        }
+        let p = &self.pipeline;
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !(unit(p.lyrics_confidence) && unit(p.context_relevance) && unit(p.critique_score)) {
+            return bad(
+                "pipeline.lyrics_confidence, pipeline.context_relevance and pipeline.critique_score must be between 0 and 1",
             );
         }
         if !(self.audio.min_duration_secs >= 0.0
@@ -467,6 +498,36 @@ mod tests {
         assert_eq!(c.pipeline.chains.context, vec!["local_historian:kb"]);
         assert_eq!(c.providers["studio"].timeout_secs, 120);
         assert!(!c.to_redacted_toml().contains("sk-secret"));
+    }
+
+    #[test]
+    fn a_providers_key_can_come_from_the_environment() {
+        let file = "[providers.gemini]\nkind = \"openai\"\nbase_url = \"https://generativelanguage.googleapis.com/v1beta/openai\"\n";
+        let c = Config::load(Some(file), env(&[("MOLT_PROVIDERS__GEMINI__API_KEY", "g-secret")])).unwrap();
+        assert_eq!(c.providers["gemini"].api_key.as_ref().unwrap().expose(), "g-secret");
+        assert!(!c.to_redacted_toml().contains("g-secret"));
+    }
+
+    #[test]
+    fn quality_gate_thresholds_are_shares() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(c.pipeline.critique_score, 0.70);
+        let c = Config::load(Some("[pipeline]\ncritique_score = 0.5\n"), Vec::new()).unwrap();
+        assert_eq!(c.pipeline.critique_score, 0.5);
+        for bad in ["critique_score = 1.5", "critique_score = -0.1", "lyrics_confidence = 2.0"] {
+            let err = Config::load(Some(&format!("[pipeline]\n{bad}\n")), Vec::new()).unwrap_err();
+            assert!(err.to_string().contains("must be between 0 and 1"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn cover_font_directories_are_configurable_and_never_empty() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(c.art.font_dirs, vec![PathBuf::from("/usr/share/fonts")]);
+        let c = Config::load(None, env(&[("MOLT_ART__FONT_DIRS", "/a, /b")])).unwrap();
+        assert_eq!(c.art.font_dirs, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        let err = Config::load(Some("[art]\nfont_dirs = []\n"), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("art.font_dirs"), "{err}");
     }
 
     #[test]

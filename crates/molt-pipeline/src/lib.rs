@@ -14,6 +14,7 @@ pub mod remote;
 pub mod router;
 pub mod runner;
 pub mod stages;
+pub mod verdict;
 
 pub use error::ProviderError;
 pub use provider::{ProviderId, StageProvider, Usage};

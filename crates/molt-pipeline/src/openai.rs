@@ -53,7 +53,10 @@ const MAX_DETAIL_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAiConfig {
     /// The server's root, e.g. `http://127.0.0.1:11434`; a trailing `/` or
-    /// `/v1` is accepted and ignored (the client adds `/v1/...` itself).
+    /// `/v1` is accepted and ignored (the client adds `/v1/...` itself). A base
+    /// whose path already names another API version, such as Gemini's
+    /// `https://generativelanguage.googleapis.com/v1beta/openai`, is used as is:
+    /// the endpoints are appended without `/v1` (`…/v1beta/openai/chat/completions`).
     pub base_url: String,
     /// Sent as `Authorization: Bearer <key>` when set; nothing is sent otherwise.
     pub api_key: Option<Secret>,
@@ -67,6 +70,8 @@ pub struct OpenAiClient {
     http: reqwest::Client,
     /// Without a trailing `/` or `/v1`.
     base_url: String,
+    /// The base names its own API version (e.g. `/v1beta/openai`): no `/v1` is added.
+    versioned: bool,
     api_key: Option<Secret>,
     timeout: Duration,
 }
@@ -208,7 +213,8 @@ impl OpenAiClient {
             .user_agent(concat!("molt/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| invalid(&format!("cannot build the HTTP client: {}", error_chain(e))))?;
-        Ok(OpenAiClient { http, base_url, api_key: config.api_key, timeout: config.timeout })
+        let versioned = names_its_version(&base_url);
+        Ok(OpenAiClient { http, base_url, versioned, api_key: config.api_key, timeout: config.timeout })
     }
 
     /// The base URL requests go to (normalised: no trailing `/` or `/v1`).
@@ -319,7 +325,9 @@ impl OpenAiClient {
     }
 
     fn url(&self, endpoint: Endpoint) -> String {
-        format!("{}{}", self.base_url, endpoint.path())
+        let path = endpoint.path();
+        let path = if self.versioned { path.strip_prefix("/v1").unwrap_or(path) } else { path };
+        format!("{}{}", self.base_url, path)
     }
 
     /// Sends one request (no retry) and returns a 2xx response's body;
@@ -563,6 +571,19 @@ fn error_chain(error: reqwest::Error) -> String {
     out
 }
 
+/// Whether a (normalised) base URL's path has a version segment such as
+/// `v1beta` or `v1alpha2`: Gemini's OpenAI-compatible API lives under
+/// `/v1beta/openai`, with no `/v1` of its own.
+fn names_its_version(base: &str) -> bool {
+    let path = reqwest::Url::parse(base).map(|u| u.path().to_string()).unwrap_or_default();
+    path.split('/').any(|segment| {
+        let Some(rest) = segment.strip_prefix('v') else { return false };
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let suffix = &rest[digits..];
+        digits > 0 && (suffix.starts_with("alpha") || suffix.starts_with("beta"))
+    })
+}
+
 /// Checks the base URL and removes a trailing `/` and `/v1`.
 fn normalise_base_url(raw: &str) -> Result<String, String> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| format!("base_url is not a URL ({e})"))?;
@@ -701,6 +722,23 @@ mod tests {
         assert!(normalise_base_url("ftp://h").is_err());
         assert!(normalise_base_url("not a url").is_err());
         assert!(normalise_base_url("http://h/?a=b").is_err());
+    }
+
+    #[test]
+    fn a_base_that_names_its_version_gets_no_v1() {
+        let url = |base: &str| {
+            let config =
+                OpenAiConfig { base_url: base.into(), api_key: None, timeout: Duration::from_secs(1) };
+            OpenAiClient::new(config).unwrap().url(Endpoint::Chat)
+        };
+        assert_eq!(
+            url("https://generativelanguage.googleapis.com/v1beta/openai/"),
+            "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions"
+        );
+        assert_eq!(url("https://api.groq.com/openai/v1"), "https://api.groq.com/openai/v1/chat/completions");
+        assert_eq!(url("http://127.0.0.1:11434"), "http://127.0.0.1:11434/v1/chat/completions");
+        assert_eq!(url("http://h:1/proxy/"), "http://h:1/proxy/v1/chat/completions");
+        assert_eq!(url("http://h:1/vbeta/x"), "http://h:1/vbeta/x/v1/chat/completions");
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //!   `kind` (only `openai`, an OpenAI-compatible API, for now). One client per
 //!   entry is shared by every stage and model that uses it. `model` is sent to
 //!   the API as is and may itself contain `:` (e.g. an Ollama tag `llama3.1:8b`).
-//! - `name` starts with `local_`: a provider built into molt. None is built in
-//!   yet (local Whisper, embeddings and the others arrive later), so the entry
-//!   is recorded as unavailable: the stage fails with a clear reason naming it,
-//!   and nothing ever pretends to have produced a result.
+//! - `name` starts with `local_`: a provider built into molt, supplied by the
+//!   binary through [`LocalProviders`] (local Whisper, the Historian, the rule
+//!   critic, the typeset artist). One this build lacks, or that cannot run here
+//!   (its model file is missing), is recorded as unavailable: the stage fails
+//!   with a clear reason naming it, and nothing pretends to have produced a result.
 //! - anything else is a configuration error.
 
 use crate::openai::{OpenAiClient, OpenAiConfig};

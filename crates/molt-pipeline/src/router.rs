@@ -282,13 +282,11 @@ impl Router {
                     ErrorClass::Transient if e.message.contains("timed out") => "timeout",
                     _ => "error",
                 };
-                self.settle(
-                    ledger_id,
-                    outcome,
-                    &Usage { unit_kind: usage.unit_kind, units: 0.0 },
-                    0,
-                    latency_ms,
-                );
+                // A rejected answer can still have been paid for (e.g. a chat reply that is
+                // not the verdict asked for): bill what the provider says it used.
+                let billed = e.billed.clone().unwrap_or(Usage { unit_kind: usage.unit_kind, units: 0.0 });
+                let cost = self.price(&id, &billed);
+                self.settle(ledger_id, outcome, &billed, cost, latency_ms);
                 self.classify(ctx, &id, e)
             }
         }
@@ -304,7 +302,7 @@ impl Router {
         match self.call_once(provider, input).await {
             Err(e) if e.class == ErrorClass::Transient => {
                 tracing::info!(provider = %provider.id(), error = %e.message, "transient failure; retrying at once");
-                self.call_once(provider, input).await
+                with_earlier_billing(e.billed, self.call_once(provider, input).await)
             }
             other => other,
         }
@@ -467,6 +465,31 @@ impl Router {
         let settlement = Settlement { outcome, units: used.units, micro_usd, latency_ms };
         if let Err(e) = self.store.settle(ledger_id, settlement) {
             tracing::error!(error = %e, ledger_id, "could not settle a ledger reservation");
+        }
+    }
+}
+
+/// Adds what a first, failed try was billed to the retry's result, so the one
+/// ledger row of the call covers both.
+fn with_earlier_billing(
+    earlier: Option<Usage>,
+    result: Result<(Value, Option<f64>, Usage), ProviderError>,
+) -> Result<(Value, Option<f64>, Usage), ProviderError> {
+    let Some(earlier) = earlier else { return result };
+    let add = |usage: &Usage| Usage { unit_kind: usage.unit_kind, units: usage.units + earlier.units };
+    match result {
+        Ok((output, quality, used)) if used.unit_kind == earlier.unit_kind => {
+            let total = add(&used);
+            Ok((output, quality, total))
+        }
+        Ok(other) => Ok(other),
+        Err(mut e) => {
+            e.billed = Some(match &e.billed {
+                Some(billed) if billed.unit_kind == earlier.unit_kind => add(billed),
+                Some(billed) => billed.clone(),
+                None => earlier,
+            });
+            Err(e)
         }
     }
 }

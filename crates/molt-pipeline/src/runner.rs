@@ -22,11 +22,13 @@ use std::time::Duration;
 pub struct QualityGate {
     pub lyrics_confidence: f64,
     pub context_relevance: f64,
+    /// The critic's score the lyrics need as well as the confidence (`pipeline.critique_score`).
+    pub critique_score: f64,
 }
 
 impl Default for QualityGate {
     fn default() -> Self {
-        QualityGate { lyrics_confidence: 0.85, context_relevance: 0.80 }
+        QualityGate { lyrics_confidence: 0.85, context_relevance: 0.80, critique_score: 0.70 }
     }
 }
 
@@ -212,7 +214,12 @@ impl Runner {
         match stage {
             Stage::Transcribe => self.retry_low_transcript(&ctx, &input, first).await,
             Stage::Context => self.retry_low_context(&ctx, input, first).await,
-            Stage::Critique => Decision::Routed(first, false),
+            Stage::Critique => {
+                // Flagged below the gate's threshold, so `molt song show` marks it.
+                let threshold = self.config.gate.critique_score;
+                let low = matches!(&first, Routed::Answer(a) if a.quality.unwrap_or(0.0) < threshold);
+                Decision::Routed(first, low)
+            }
             Stage::Art => self.art_or_placeholder(job, first),
         }
     }
@@ -301,17 +308,15 @@ impl Runner {
             Stage::Critique => {
                 let transcript = output(Stage::Transcribe).unwrap_or_default();
                 let facts = output(Stage::Context).map(|c| c["facts"].clone()).unwrap_or(json!([]));
-                serde_json::to_value(CritiqueInput {
-                    title: song.title.clone(),
-                    artist,
-                    lyrics,
-                    confidence: transcript["confidence"].as_f64().unwrap_or_default(),
-                    facts: serde_json::from_value(facts).unwrap_or_default(),
-                })
+                critique_input(song, artist, lyrics, &transcript, facts)
             }
-            Stage::Art => {
-                serde_json::to_value(ArtInput { title: song.title.clone(), artist, year: song.year })
-            }
+            Stage::Art => serde_json::to_value(ArtInput {
+                title: song.title.clone(),
+                title_latin: song.title_latin.clone(),
+                artist,
+                year: song.year,
+                genre: output(Stage::Context).and_then(|c| genre_from_facts(&c)),
+            }),
         };
         value.map_err(|e| e.to_string())
     }
@@ -378,8 +383,20 @@ impl Runner {
     }
 
     /// Move generated art out of the JSON into `assets/art/<sha256>.<ext>`
-    /// (temp file, then rename), keeping only its hash in the output.
+    /// (temp file, then rename), keeping only its hash in the output: the main
+    /// image and each of `images` (the sizes a provider made).
     fn store_art(&self, output: &mut Value) -> Result<(), String> {
+        self.store_art_image(output)?;
+        if let Some(images) = output.get_mut("images").and_then(Value::as_array_mut) {
+            for image in images {
+                self.store_art_image(image)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores one `{image_base64, mime}` object's image and replaces its base64 by `asset_sha256`.
+    fn store_art_image(&self, output: &mut Value) -> Result<(), String> {
         let Some(encoded) = output.get("image_base64").and_then(Value::as_str) else { return Ok(()) };
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -422,9 +439,15 @@ impl Runner {
         let gate = &self.config.gate;
         let quality = |s: Stage| earlier.iter().chain([last]).find(|o| o.stage == s).and_then(|o| o.quality);
         let mut problems = Vec::new();
+        // The lyrics pass only when the transcriber was sure of them *and* the critic
+        // found them plausible: each check names itself in the reason.
         let confidence = quality(Stage::Transcribe).unwrap_or(0.0);
         if confidence < gate.lyrics_confidence {
             problems.push(format!("lyrics confidence {confidence:.2} < {:.2}", gate.lyrics_confidence));
+        }
+        let critique = quality(Stage::Critique).unwrap_or(0.0);
+        if critique < gate.critique_score {
+            problems.push(format!("lyrics critique score {critique:.2} < {:.2}", gate.critique_score));
         }
         let relevance = quality(Stage::Context).unwrap_or(0.0);
         if relevance < gate.context_relevance {
@@ -617,6 +640,43 @@ enum Decision {
     Placeholder,
 }
 
+/// What the critic judges. Its `lyrics` are the transcript's non-blank segments,
+/// one per line, exactly as the stored lyrics version shows them, so that a
+/// finding's line number points at a line the reviewer sees (the transcript's
+/// `text` runs the segments together); without segments, the transcript's text.
+fn critique_input(
+    song: &Song,
+    artist: String,
+    text: String,
+    transcript: &Value,
+    facts: Value,
+) -> serde_json::Result<Value> {
+    let mut segments: Vec<crate::stages::Segment> =
+        serde_json::from_value(transcript["segments"].clone()).unwrap_or_default();
+    // No critic reads word timings; leaving them out keeps the input (and its cache key) small.
+    segments.iter_mut().for_each(|s| s.words.clear());
+    let lines: Vec<&str> = segments.iter().map(|s| s.text.trim()).filter(|t| !t.is_empty()).collect();
+    let lyrics = if lines.is_empty() { text } else { lines.join("\n") };
+    let language = song
+        .language
+        .clone()
+        .or_else(|| transcript["language"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "km".to_string());
+    // A song without a probed duration is judged by where its last segment ends.
+    let duration_secs =
+        song.duration_secs.unwrap_or_else(|| segments.iter().map(|s| s.end).fold(0.0, f64::max));
+    serde_json::to_value(CritiqueInput {
+        title: song.title.clone(),
+        artist,
+        lyrics,
+        confidence: transcript["confidence"].as_f64().unwrap_or_default(),
+        facts: serde_json::from_value(facts).unwrap_or_default(),
+        segments,
+        duration_secs,
+        language: Some(language),
+    })
+}
+
 /// The transcript as a new lyrics version (source = asr) with its timings.
 fn lyrics_from(answer: &Answer) -> Option<NewLyrics> {
     let transcript: crate::stages::Transcript = serde_json::from_value(answer.output.clone()).ok()?;
@@ -682,8 +742,7 @@ fn spells(text: &str, words: &[molt_lyrics::Word]) -> bool {
 }
 
 fn placeholder_art() -> Answer {
-    let output =
-        ArtOutput { image_base64: None, asset_sha256: None, mime: "image/svg+xml".into(), placeholder: true };
+    let output = ArtOutput { mime: "image/svg+xml".into(), placeholder: true, ..ArtOutput::default() };
     Answer {
         provider: crate::ProviderId::new("placeholder", "typeset"),
         index: 0,
@@ -692,6 +751,18 @@ fn placeholder_art() -> Answer {
         cost_micro_usd: 0,
         cached: false,
     }
+}
+
+/// The song's genre for the artist: the first context fact taken from a
+/// knowledge-base document keyed `genre-NAME` (the knowledge base's genre
+/// articles, e.g. `genre-romvong`) gives `NAME`. A small, documented rule: the
+/// facts are ordered by relevance, so the first is the best-supported genre.
+fn genre_from_facts(context: &Value) -> Option<String> {
+    let facts = context.get("facts")?.as_array()?;
+    facts.iter().find_map(|fact| {
+        let name = fact.get("document")?.as_str()?.strip_prefix("genre-")?;
+        Some(name.to_string()).filter(|n| !n.is_empty())
+    })
 }
 
 fn extension_for(mime: &str) -> &'static str {
@@ -743,5 +814,19 @@ mod tests {
         assert!(lyrics.lines[1].words.is_empty());
         let elrc = molt_lyrics::export(&lyrics, molt_lyrics::Format::Elrc).unwrap();
         assert!(elrc.contains("<00:01.50>my"), "{elrc}");
+    }
+
+    #[test]
+    fn the_artists_genre_is_the_first_genre_document_among_the_facts() {
+        let context = serde_json::json!({"relevance": 0.9, "facts": [
+            {"text": "a", "source": "s"},
+            {"text": "b", "source": "s", "document": "artist-sinn-sisamouth"},
+            {"text": "c", "source": "s", "document": "genre-romvong"},
+            {"text": "d", "source": "s", "document": "genre-saravan"},
+        ]});
+        assert_eq!(super::genre_from_facts(&context).as_deref(), Some("romvong"));
+        let none = serde_json::json!({"facts": [{"text": "a", "source": "s", "document": "genre-"}]});
+        assert_eq!(super::genre_from_facts(&none), None);
+        assert_eq!(super::genre_from_facts(&serde_json::json!({})), None);
     }
 }

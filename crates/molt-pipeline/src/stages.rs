@@ -106,30 +106,65 @@ pub struct ContextOutput {
     pub relevance: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CritiqueInput {
     pub title: String,
     pub artist: String,
+    /// The transcript's lines, one per non-blank segment (what the stored lyrics
+    /// version shows), so a finding's line number is a line of this text.
     pub lyrics: String,
     pub confidence: f64,
     pub facts: Vec<Fact>,
+    /// The transcript's segments with their Whisper signals (DESIGN §13).
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+    /// The song's duration (0 when unknown).
+    #[serde(default)]
+    pub duration_secs: f64,
+    /// The language the lyrics should be in: the song's, else the transcript's, else `km`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// One problem a critic found in a transcription.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The 1-based line of `CritiqueInput::lyrics` it is about; `None` for the whole song.
+    pub line: Option<u32>,
+    /// What kind of problem, e.g. `wrong_script` or `loop` (each critic documents its kinds).
+    pub kind: String,
+    /// How bad it is, 0..=1.
+    pub severity: f64,
+    pub message: String,
+    /// A corrected text, when the critic proposes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CritiqueOutput {
     /// Overall judgement of the transcription, 0..=1.
     pub score: f64,
+    /// The findings in words, one per finding (older readers use only this).
     pub issues: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArtInput {
     pub title: String,
+    /// The song's romanised title, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_latin: Option<String>,
     pub artist: String,
     pub year: Option<u32>,
+    /// The song's genre, when the context stage found one (e.g. `romvong`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArtOutput {
     /// The image, base64, as the provider returned it; the runner stores it
     /// content-addressed and replaces this with `asset_sha256`.
@@ -140,6 +175,26 @@ pub struct ArtOutput {
     pub mime: String,
     /// True when no provider could make art and a placeholder stands in.
     pub placeholder: bool,
+    /// Every size a provider made (the local artist makes a square and a
+    /// vertical cover); each is stored like `image_base64`. A provider that makes
+    /// several sets `image_base64` to its square image too, for older readers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ArtImage>,
+}
+
+/// One rendering of the cover art.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArtImage {
+    /// What it is for: `square` (1:1) or `vertical` (9:16, short-video export).
+    pub label: String,
+    pub width: u32,
+    pub height: u32,
+    pub mime: String,
+    /// The image, base64, until the runner stores it and sets `asset_sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_sha256: Option<String>,
 }
 
 fn unit(x: f64) -> Option<f64> {

@@ -240,6 +240,37 @@ async fn still_low_quality_goes_to_human_review_with_an_alert() {
 }
 
 #[tokio::test]
+async fn a_low_critique_score_fails_the_lyrics_check_and_says_so() {
+    let studio = Studio::new();
+    let id = studio.songs(1).await[0];
+    let harsh = Fake::new(Stage::Critique, "harsh", |_, _| Act::Ok(0.50));
+    let inputs = harsh.inputs.clone();
+    let runner = studio.runner(full_router(&studio, quick(), vec![harsh.link()]), LEASE);
+    runner.start_song(id).unwrap();
+    drain(&studio, &runner, 50).await;
+    assert_eq!(studio.status(id).await, SongStatus::NeedsHumanReview);
+    let critique = &studio.store.stage_outputs(id).unwrap()[2];
+    assert_eq!((critique.quality, critique.flagged), (Some(0.50), true));
+    let summary: String = studio
+        .store
+        .read(
+            |c| Ok(c.query_row("SELECT summary FROM escalations WHERE kind = 'quality'", [], |r| r.get(0))?),
+        )
+        .unwrap();
+    // The transcriber was sure (0.95): only the critic's check failed, and it is named.
+    assert!(
+        summary.contains("lyrics critique score 0.50 < 0.70") && !summary.contains("lyrics confidence"),
+        "{summary}"
+    );
+    // The critic saw the transcript's lines, its segments, the song's duration and the language.
+    let input = inputs.lock().unwrap()[0].clone();
+    assert_eq!(input["lyrics"], "ខ្ញុំស្រលាញ់អូន");
+    assert_eq!(input["segments"][0]["end"], 1.5);
+    assert_eq!(input["language"], "km", "the song has none: the transcript's");
+    assert!((input["duration_secs"].as_f64().unwrap() - 1.5).abs() < 0.01, "{input}");
+}
+
+#[tokio::test]
 async fn a_stage_without_providers_fails_clearly_and_never_fakes_a_result() {
     let studio = Studio::new();
     let id = studio.songs(1).await[0];

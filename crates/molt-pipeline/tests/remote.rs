@@ -20,7 +20,7 @@ use molt_pipeline::remote::{RemoteArtist, RemoteCritic, RemoteHistorian, RemoteT
 use molt_pipeline::router::{CallContext, Routed, Router};
 use molt_pipeline::runner::{QualityGate, Runner, RunnerConfig};
 use molt_pipeline::stages::{
-    ArtInput, ArtOutput, ContextInput, ContextOutput, CritiqueInput, CritiqueOutput, Fact, TranscribeInput,
+    ArtInput, ArtOutput, ContextInput, ContextOutput, CritiqueInput, Fact, TranscribeInput,
 };
 use molt_pipeline::ProviderError;
 use molt_store::PipelineStore;
@@ -73,12 +73,16 @@ fn critique_input() -> CritiqueInput {
             source: "liner notes".into(),
             ..Fact::default()
         }],
+        ..CritiqueInput::default()
     }
 }
 
 fn art_input() -> ArtInput {
     ArtInput {
-        title: "ចម្រៀងស្នេហ៍".into(), artist: "Sinn Sisamouth".into(), year: Some(1967)
+        title: "ចម្រៀងស្នេហ៍".into(),
+        artist: "Sinn Sisamouth".into(),
+        year: Some(1967),
+        ..ArtInput::default()
     }
 }
 
@@ -275,19 +279,23 @@ async fn malformed_historian_answers_are_schema_errors_naming_the_problem() {
 // ---------------------------------------------------------------- critic
 
 #[tokio::test]
-async fn the_critic_judges_the_transcript_and_parses_score_and_issues() {
-    let content = r#"{"score": 0.72, "issues": ["line 3 repeats four times", "a word in Latin script"]}"#;
+async fn the_critic_judges_the_transcript_and_parses_its_structured_verdict() {
+    let content = r#"{"score": 0.72, "issues": [
+        {"line": 1, "kind": "wrong_word", "message": "the second word is garbled", "suggestion": null},
+        {"line": null, "kind": "missing", "message": "the chorus is missing", "suggestion": "listen again"}],
+        "corrections": [{"line": 1, "text": "ខ្ញុំស្រលាញ់អូនណាស់"}]}"#;
     let fake = FakeOpenAi::start(move |_| chat_reply(content, 200, 40)).await;
     let critic = RemoteCritic::new(client(&fake), id("gpt-4o-mini"));
     let input = critique_input();
     let estimate = critic.estimate(&input);
     let (output, usage) = critic.call(&input).await.unwrap();
+    assert_eq!(output.score, 0.72);
+    assert_eq!(output.issues, vec!["line 1: the second word is garbled", "the chorus is missing"]);
+    let findings: Vec<(Option<u32>, &str, Option<&str>)> =
+        output.findings.iter().map(|f| (f.line, f.kind.as_str(), f.suggestion.as_deref())).collect();
     assert_eq!(
-        output,
-        CritiqueOutput {
-            score: 0.72,
-            issues: vec!["line 3 repeats four times".into(), "a word in Latin script".into()]
-        }
+        findings,
+        vec![(Some(1), "wrong_word", Some("ខ្ញុំស្រលាញ់អូនណាស់")), (None, "missing", Some("listen again"))]
     );
     assert_eq!(usage, Usage { unit_kind: "input_token", units: 240.0 });
 
@@ -296,12 +304,16 @@ async fn the_critic_judges_the_transcript_and_parses_score_and_issues() {
     assert_eq!(body["response_format"], json!({"type": "json_object"}));
     assert_eq!(body["temperature"], json!(0.0));
     assert_eq!(estimate, Usage { unit_kind: "input_token", units: expected_estimate(&seen[0]) });
-    assert!(seen[0].message(0).contains("\"score\"") && seen[0].message(0).contains("\"issues\""));
+    let system = seen[0].message(0);
+    for key in ["\"score\"", "\"issues\"", "\"corrections\"", "\"suggestion\""] {
+        assert!(system.contains(key), "{key} missing from: {system}");
+    }
     let song: Value = serde_json::from_str(&seen[0].message(1)).unwrap();
     assert_eq!(
         song,
         json!({
-            "title": "ចម្រៀងស្នេហ៍", "artist": "Sinn Sisamouth", "lyrics": "ខ្ញុំស្រលាញ់អូន",
+            "title": "ចម្រៀងស្នេហ៍", "artist": "Sinn Sisamouth", "language": null, "duration_secs": 0.0,
+            "lyrics": [{"line": 1, "text": "ខ្ញុំស្រលាញ់អូន"}],
             "transcriber_confidence": 0.91,
             "facts": [{"text": "Recorded in Phnom Penh", "source": "liner notes"}]
         })
@@ -309,23 +321,35 @@ async fn the_critic_judges_the_transcript_and_parses_score_and_issues() {
 }
 
 #[tokio::test]
-async fn malformed_critic_answers_are_schema_errors_naming_the_problem() {
+async fn malformed_critic_verdicts_are_the_models_fault_retried_and_billed() {
     let cases = [
         ("```json\n{\"score\": 1, \"issues\": []}\n```", "malformed JSON"),
         ("0.9", "expected an object, got a number"),
         (r#"{"issues": []}"#, "`score` is missing"),
         (r#"{"score": null, "issues": []}"#, "`score` is not a number (got null)"),
-        (r#"{"score": 2, "issues": []}"#, "`score` is 2, outside 0..1"),
+        (r#"{"score": 1.7, "issues": []}"#, "`score` is 1.7, outside 0..1"),
         (r#"{"score": 0.5}"#, "`issues` is missing"),
-        (r#"{"score": 0.5, "issues": "none"}"#, "`issues` is not an array"),
-        (r#"{"score": 0.5, "issues": ["ok", 3]}"#, "`issues[1]` is not a string"),
+        (r#"{"score": 0.5, "issues": ["a loop"]}"#, "`issues[0]` is not an object"),
+        (
+            r#"{"score": 0.5, "issues": [{"line": 999, "kind": "loop", "message": "m"}]}"#,
+            "`issues[0].line` is 999, outside the lyrics' lines 1..1",
+        ),
     ];
     for (content, expected) in cases {
-        let fake = FakeOpenAi::start(move |_| chat_reply(content, 10, 10)).await;
+        let fake = FakeOpenAi::start(move |_| chat_reply(content, 10, 5)).await;
         let critic = RemoteCritic::new(client(&fake), id("m"));
-        let message = schema_message(critic.call(&critique_input()).await);
-        assert!(message.starts_with("critic: "), "{message}");
-        assert!(message.contains(expected), "{content}: {message}");
+        let error = critic.call(&critique_input()).await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Transient, "{content}: {error:?}");
+        assert!(
+            error.message.starts_with("critic: the model's answer is not the expected JSON: "),
+            "{error:?}"
+        );
+        assert!(error.message.contains(expected), "{content}: {}", error.message);
+        assert_eq!(
+            error.billed,
+            Some(Usage { unit_kind: "input_token", units: 15.0 }),
+            "the tokens were used"
+        );
     }
 }
 
@@ -345,6 +369,7 @@ async fn the_artist_returns_the_image_as_base64_with_its_sniffed_type() {
                 asset_sha256: None,
                 mime: mime.into(),
                 placeholder: false,
+                images: Vec::new(),
             }
         );
         assert_eq!(usage, Usage { unit_kind: "image", units: 1.0 });
@@ -613,7 +638,7 @@ async fn a_song_goes_through_every_remote_stage_to_review_with_one_ledger_row_ea
             lease: Duration::from_secs(60),
             batch: 4,
             owner: "remote-test".into(),
-            gate: QualityGate { lyrics_confidence: 0.85, context_relevance: 0.80 },
+            gate: QualityGate { lyrics_confidence: 0.85, context_relevance: 0.80, critique_score: 0.70 },
             data_dir: config.data_dir.clone(),
         },
     );
@@ -664,7 +689,8 @@ async fn a_song_goes_through_every_remote_stage_to_review_with_one_ledger_row_ea
     let seen = fake.seen();
     let critic = seen.iter().find(|s| s.model().as_deref() == Some("critic-1")).unwrap();
     let song: Value = serde_json::from_str(&critic.message(1)).unwrap();
-    assert_eq!(song["lyrics"], "ខ្ញុំស្រលាញ់អូន");
+    assert_eq!(song["lyrics"], json!([{"line": 1, "text": "ខ្ញុំស្រលាញ់អូន"}]));
+    assert_eq!((song["language"].as_str(), song["duration_secs"].as_f64()), (Some("km"), Some(2.0)));
     assert_eq!(song["facts"][0]["text"], "A 1960s romvong standard.");
     let painter = seen.iter().find(|s| s.path == "/v1/images/generations").unwrap();
     assert!(painter.json.as_ref().unwrap()["prompt"].as_str().unwrap().contains("released in 1967"));

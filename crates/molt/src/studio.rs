@@ -10,7 +10,7 @@ use molt_kb::lazy::LazyEmbedder;
 use molt_kb::KnowledgeBase;
 use molt_pipeline::provider::{erase, ProviderId, StageProvider};
 use molt_pipeline::registry::LocalProviders;
-use molt_pipeline::stages::Context;
+use molt_pipeline::stages::{Art, Context, Critique};
 use molt_store::SqliteStore;
 use molt_vector::Embedder;
 use std::sync::Arc;
@@ -31,8 +31,9 @@ pub fn knowledge_base(config: &Config, store: &SqliteStore) -> CliResult<Arc<Kno
     )))
 }
 
-/// Everything built into this binary: local Whisper (`local_whisper:MODEL`)
-/// and the local Historian (`local_historian:kb`).
+/// Everything built into this binary: local Whisper (`local_whisper:MODEL`),
+/// the local Historian (`local_historian:kb`), the local critic
+/// (`local_critic:rules`) and the local cover artist (`local_artist:typeset`).
 pub struct StudioProviders {
     models: molt_ml::local::LocalModels,
     kb: Arc<KnowledgeBase>,
@@ -65,6 +66,21 @@ impl StudioProviders {
     }
 }
 
+impl StudioProviders {
+    /// The local cover artist (`local_artist:typeset`), with the fonts from
+    /// `[art] font_dirs` and the studio's names list (so names wrap whole).
+    fn artist(&self, model: &str) -> Result<Arc<dyn StageProvider>, String> {
+        if model != molt_art::LocalArtist::MODEL {
+            return Err(format!("unknown model `{model}` (the local artist has one: `typeset`)"));
+        }
+        let fonts = molt_art::FontLibrary::load(&self.config.art.font_dirs);
+        let names = segmenter(&self.config).map_err(|e| e.message)?;
+        let typesetter = molt_art::Typesetter::new(fonts, Arc::new(names));
+        let artist = molt_art::LocalArtist::new(Arc::new(typesetter)).map_err(|e| e.to_string())?;
+        Ok(erase::<Art, _>(artist))
+    }
+}
+
 impl LocalProviders for StudioProviders {
     fn provider(
         &self,
@@ -74,6 +90,11 @@ impl LocalProviders for StudioProviders {
     ) -> Result<Option<Arc<dyn StageProvider>>, String> {
         match (stage, name) {
             (Stage::Context, "local_historian") => self.historian(name, model).map(Some),
+            (Stage::Critique, "local_critic") => {
+                let critic = molt_critic::LocalCritic::new(name, model)?;
+                Ok(Some(erase::<Critique, _>(critic)))
+            }
+            (Stage::Art, "local_artist") => self.artist(model).map(Some),
             _ => self.models.provider(stage, name, model),
         }
     }

@@ -17,15 +17,27 @@ fn a_song_is_listed_edited_gated_by_rights_approved_and_then_cannot_be_rejected(
     assert!(stdout(&studio.run(["review", "list"])).contains("nothing to review"));
     into_review(&studio, 1);
     let list = stdout(&studio.run(["review", "list"]));
-    assert!(list.contains("song 1") && list.contains("rights: unknown") && list.contains("--override-rights"), "{list}");
+    assert!(
+        list.contains("song 1") && list.contains("rights: unknown") && list.contains("--override-rights"),
+        "{list}"
+    );
 
     let fixed = studio.file("fixed.txt", "ខ្ញុំស្រឡាញ់អ្នក\nបាត់ដំបង\n".as_bytes());
-    let edit = studio.command().args(["review", "edit", "1", "--author", "dara", "--file"]).arg(&fixed).output().unwrap();
+    let edit = studio
+        .command()
+        .args(["review", "edit", "1", "--author", "dara", "--file"])
+        .arg(&fixed)
+        .output()
+        .unwrap();
     assert!(stdout(&edit).contains("lyrics version 1 by dara"), "{}{}", stdout(&edit), stderr(&edit));
 
     let gated = studio.run(["review", "approve", "1"]);
     assert_eq!(gated.status.code(), Some(1));
-    assert!(stderr(&gated).contains("cannot be published without an explicit override"), "{}", stderr(&gated));
+    assert!(
+        stderr(&gated).contains("cannot be published without an explicit override"),
+        "{}",
+        stderr(&gated)
+    );
     let bad = studio.run(["song", "rights", "1", "mine"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("not a rights status"), "{}", stderr(&bad));

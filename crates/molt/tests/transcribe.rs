@@ -19,6 +19,23 @@ fn models_dir() -> Option<PathBuf> {
     }
 }
 
+/// (width, height) of every PNG in `dir`, sorted, read from the PNG header.
+fn cover_sizes(dir: &std::path::Path) -> Vec<(u32, u32)> {
+    let mut sizes: Vec<(u32, u32)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .filter(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 24)
+        .map(|b| {
+            (
+                u32::from_be_bytes(b[16..20].try_into().unwrap()),
+                u32::from_be_bytes(b[20..24].try_into().unwrap()),
+            )
+        })
+        .collect();
+    sizes.sort();
+    sizes
+}
+
 fn words(text: &str) -> Vec<String> {
     text.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -43,23 +60,24 @@ fn a_real_song_is_transcribed_locally_and_exported_as_synced_lyrics() {
     std::fs::write(studio.dir.path().join("molt.toml"), toml).unwrap();
     let added = studio
         .command()
-        .args(["song", "add", "--title", "Fox", "--artist", "espeak", "--language", "en", "--audio"])
+        .args(["song", "add", "--title", "ចម្ប៉ាបាត់ដំបង", "--artist", "espeak", "--language", "en", "--audio"])
         .arg(&wav)
         .output()
         .unwrap();
     assert!(added.status.success(), "{}", stderr(&added));
 
     let processed = studio.run(["process", "--song", "1", "--wait"]);
-    // `transcribe` and `context` are local and real; the song stops at `critique`, clearly.
+    let show = stdout(&studio.run(["song", "show", "1"]));
+    let stage = |name: &str| {
+        show.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).unwrap_or_default().to_string()
+    };
+    // `transcribe`, `context` and `critique` are local and real.
     assert!(
-        stdout(&processed).contains("no critique provider is available"),
-        "{}{}",
+        stage("critique").contains("done") && stage("critique").contains("by local_critic:rules"),
+        "{show}\n{}{}",
         stdout(&processed),
         stderr(&processed)
     );
-    let show = stdout(&studio.run(["song", "show", "1"]));
-    let stage =
-        |name: &str| show.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_default().to_string();
     assert!(
         stage("transcribe").contains("done") && stage("transcribe").contains("by local_whisper:tiny.en"),
         "{show}"
@@ -69,6 +87,21 @@ fn a_real_song_is_transcribed_locally_and_exported_as_synced_lyrics() {
         stage("context").contains("done") && stage("context").contains("by local_historian:kb"),
         "{show}"
     );
+    // Four real local stages, then the gate: the song waits for a person.
+    assert!(stage("art").contains("done") && stage("art").contains("by local_artist:typeset"), "{show}");
+    assert!(show.contains("status:   needs_human_review") || show.contains("status:   review"), "{show}");
+    let covers = cover_sizes(&studio.data().join("assets/art"));
+    assert_eq!(covers, [(1080, 1080), (1080, 1920)], "a square and a vertical cover are stored");
+
+    // Review: the rights gate, then publication.
+    assert_eq!(
+        studio.run(["review", "approve", "1"]).status.code(),
+        Some(1),
+        "unknown rights need an override"
+    );
+    assert!(studio.run(["song", "rights", "1", "public_domain"]).status.success());
+    let approved = studio.run(["review", "approve", "1"]);
+    assert!(stdout(&approved).contains("published"), "{}", stderr(&approved));
 
     let txt = stdout(&studio.run(["lyrics", "export", "1", "--format", "txt"]));
     let (heard, said) = (words(&txt), words(sentence));

@@ -24,7 +24,11 @@ pub fn runner(config: &Config, store: &SqliteStore) -> CliResult<Arc<Runner>> {
         lease: Duration::from_secs(p.lease_secs),
         batch: p.batch,
         owner: format!("{}-{}", hostname(), std::process::id()),
-        gate: QualityGate { lyrics_confidence: p.lyrics_confidence, context_relevance: p.context_relevance },
+        gate: QualityGate {
+            lyrics_confidence: p.lyrics_confidence,
+            context_relevance: p.context_relevance,
+            critique_score: p.critique_score,
+        },
         data_dir: config.data_dir.clone(),
     };
     Ok(Arc::new(Runner::new(pipeline_store, Arc::new(router), runner_config)))

@@ -23,22 +23,35 @@ pub async fn run(config: &Config, command: ReviewCommand, json: bool) -> CliResu
             emit(json, &song, |s| format!("song {}: published ({})", s.id, s.title));
         }
         ReviewCommand::Edit { id, file, format, author } => {
-            let song = store.get_song(id).await?.ok_or(CliError::new("not_found", format!("song {id} not found")))?;
+            let song = store
+                .get_song(id)
+                .await?
+                .ok_or(CliError::new("not_found", format!("song {id} not found")))?;
             if !matches!(song.status, SongStatus::Review | SongStatus::NeedsHumanReview) {
                 return Err(CliError::new(
                     "conflict",
-                    format!("song {id} is {}, not in review (use `molt lyrics import` to add a version anyway)", song.status),
+                    format!(
+                        "song {id} is {}, not in review (use `molt lyrics import` to add a version anyway)",
+                        song.status
+                    ),
                 ));
             }
             let version = super::lyrics::import_file(&store, id, &file, format, &author).await?;
             emit(json, &version, |v| format!("song {id}: lyrics version {} by {}", v.version, v.author));
         }
         ReviewCommand::Reject { id, reason, to_stage } => {
-            let stage =
-                to_stage.map(|s| s.parse::<Stage>()).transpose().map_err(|e| CliError::new("invalid_stage", e))?;
+            let stage = to_stage
+                .map(|s| s.parse::<Stage>())
+                .transpose()
+                .map_err(|e| CliError::new("invalid_stage", e))?;
             let song = review::reject(&store, id, ACTOR, ROLE, &reason, stage).await?;
             emit(json, &song, |s| match stage {
-                Some(stage) => format!("song {}: back to {} (queued; `molt process --song {}` or a worker runs it)", s.id, stage.as_str(), s.id),
+                Some(stage) => format!(
+                    "song {}: back to {} (queued; `molt process --song {}` or a worker runs it)",
+                    s.id,
+                    stage.as_str(),
+                    s.id
+                ),
                 None => format!("song {}: failed ({reason})", s.id),
             });
         }
@@ -54,7 +67,13 @@ fn list_text(items: &[ReviewItem]) -> String {
     for item in items {
         let song = &item.song;
         let artist = song.artist.name_latin.as_deref().or(song.artist.name_km.as_deref()).unwrap_or("?");
-        out.push(format!("{:>5}  {:<18} {}  —  {artist}  (rights: {})", song.id, song.status.as_str(), song.title, song.rights_status));
+        out.push(format!(
+            "{:>5}  {:<18} {}  —  {artist}  (rights: {})",
+            song.id,
+            song.status.as_str(),
+            song.title,
+            song.rights_status
+        ));
         let quality: Vec<String> = item
             .quality
             .iter()
@@ -70,7 +89,9 @@ fn list_text(items: &[ReviewItem]) -> String {
             out.push(format!("       flagged: {}", flagged.join(", ")));
         }
         if item.needs_rights_override {
-            out.push("       approving needs --override-rights REASON (or `molt song rights ID STATUS`)".into());
+            out.push(
+                "       approving needs --override-rights REASON (or `molt song rights ID STATUS`)".into(),
+            );
         }
     }
     out.push(format!("{} song(s) to review", items.len()));

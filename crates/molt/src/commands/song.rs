@@ -4,10 +4,10 @@ use super::open_store;
 use crate::cli::{SongAddArgs, SongCommand};
 use crate::output::{emit, CliError, CliResult};
 use molt_catalog::Catalog;
-use molt_core::Role;
 use molt_core::catalog::{Song, SongQuery};
 use molt_core::pipeline::{StageOutput, StageRun};
 use molt_core::validate::SongInput;
+use molt_core::Role;
 use molt_core::{Config, ValidationError};
 use molt_core::{MicroUsd, Stage};
 use molt_store::{Database, PipelineStore};
@@ -50,7 +50,8 @@ pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult
         }
         SongCommand::Rights { id, status } => {
             // The CLI runs with the data directory's own authority: admin.
-            let song = molt_catalog::review::set_rights(store.as_ref(), id, ACTOR, Role::Admin, &status).await?;
+            let song =
+                molt_catalog::review::set_rights(store.as_ref(), id, ACTOR, Role::Admin, &status).await?;
             emit(json, &song, |s| format!("song {}: rights {}", s.id, s.rights_status));
         }
     }
@@ -164,8 +165,41 @@ fn render_stages(runs: &[StageRun], outputs: &[StageOutput]) -> String {
         if let Some(error) = tries.last().filter(|_| output.is_none()).and_then(|r| r.error.as_deref()) {
             out.push_str(&format!("\n               last error: {error}"));
         }
-        if let Some(o) = output.filter(|_| stage == Stage::Context) {
-            out.push_str(&render_facts(&o.output));
+        match output {
+            Some(o) if stage == Stage::Context => out.push_str(&render_facts(&o.output)),
+            Some(o) if stage == Stage::Critique => out.push_str(&render_findings(&o.output)),
+            Some(o) if stage == Stage::Art => out.push_str(&render_art(&o.output)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The critic's findings, one per line.
+fn render_findings(critique: &serde_json::Value) -> String {
+    let issues = critique["issues"].as_array().map(Vec::as_slice).unwrap_or_default();
+    issues.iter().filter_map(|i| i.as_str()).map(|i| format!("\n               finding: {i}")).collect()
+}
+
+/// Where the cover images are, under the data directory.
+fn render_art(art: &serde_json::Value) -> String {
+    let images = art["images"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut out: String = images
+        .iter()
+        .filter_map(|i| {
+            let sha = i["asset_sha256"].as_str()?;
+            let label = i["label"].as_str().unwrap_or("image");
+            Some(format!("\n               {label}: assets/art/{sha}.png"))
+        })
+        .collect();
+    if out.is_empty() {
+        if let Some(sha) = art["asset_sha256"].as_str() {
+            let ext = match art["mime"].as_str() {
+                Some("image/jpeg") => "jpg",
+                Some("image/webp") => "webp",
+                _ => "png",
+            };
+            out = format!("\n               image: assets/art/{sha}.{ext}");
         }
     }
     out
