@@ -490,7 +490,8 @@ fn unit_number(object: &Map<String, Value>, who: &str, key: &str) -> Result<f64,
     Ok(number)
 }
 
-fn kind_of(value: &Value) -> &'static str {
+/// How a JSON value's type reads in an error message.
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -24,6 +24,7 @@
 //! The model does not grade single issues, so every finding carries the
 //! verdict's overall badness, `1 − score`, as its severity.
 
+use crate::remote::kind_of;
 use crate::stages::{CritiqueOutput, Finding};
 use serde_json::{Map, Value};
 
@@ -149,17 +150,6 @@ fn optional_text(value: Option<&Value>, at: &str) -> Result<Option<String>, Stri
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().chars().take(MAX_TEXT_CHARS).collect())),
         Some(other) => Err(format!("`{at}` is not a string (got {})", kind_of(other))),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
