@@ -348,6 +348,12 @@ impl Router {
                 self.record_failure(id);
                 Step::Next(Some(Routed::Defer { after: self.backoff(ctx.attempt), error, class: e.class }))
             }
+            // Art (E004): one provider refusing or garbling a song's art (an images API's
+            // content filter, bytes that are not an image) says nothing about the next one,
+            // e.g. the local cover: try it, and fail only when none answers.
+            ErrorClass::SchemaData | ErrorClass::Unknown if ctx.stage == Stage::Art => {
+                Step::Next(Some(Routed::Fail { error, class: e.class }))
+            }
             ErrorClass::SchemaData | ErrorClass::Business | ErrorClass::Unknown => {
                 Step::Done(Routed::Fail { error, class: e.class })
             }
