@@ -418,6 +418,18 @@ impl Runner {
                 tempfile::NamedTempFile::new_in(&dir).map_err(|e| format!("could not store the art: {e}"))?;
             std::io::Write::write_all(&mut tmp, &bytes)
                 .map_err(|e| format!("could not store the art: {e}"))?;
+            // On disk before the name exists (a crash must not leave a truncated file under
+            // its content's hash, which no later write would replace), and readable by the
+            // web server like any published asset (temp files are created 0600).
+            tmp.as_file().sync_all().map_err(|e| format!("could not store the art: {e}"))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let readable = std::fs::Permissions::from_mode(0o644);
+                tmp.as_file()
+                    .set_permissions(readable)
+                    .map_err(|e| format!("could not store the art: {e}"))?;
+            }
             if let Err(e) = tmp.persist(&dest) {
                 if !dest.exists() {
                     return Err(format!("could not store the art: {}", e.error));
