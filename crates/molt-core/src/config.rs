@@ -27,6 +27,7 @@ pub struct Config {
     pub whisper: WhisperConfig,
     pub knowledge: KnowledgeConfig,
     pub art: ArtConfig,
+    pub search: SearchConfig,
     /// Remote providers by name, referenced in chains as `NAME:model`.
     pub providers: BTreeMap<String, RemoteProviderConfig>,
 }
@@ -104,6 +105,32 @@ pub struct ArtConfig {
 impl Default for ArtConfig {
     fn default() -> Self {
         ArtConfig { font_dirs: vec![PathBuf::from("/usr/share/fonts")] }
+    }
+}
+
+/// Song search (`GET /api/v1/search`, `molt query`): query size and rate limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Queries a caller may make per minute, per API token (or, without one,
+    /// per client address), by tier; 0 turns a tier's limit off.
+    pub rate_per_minute_anonymous: u32,
+    pub rate_per_minute_free: u32,
+    pub rate_per_minute_premium: u32,
+    pub rate_per_minute_staff: u32,
+    /// Longest query, in bytes of UTF-8.
+    pub max_query_bytes: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            rate_per_minute_anonymous: 60,
+            rate_per_minute_free: 120,
+            rate_per_minute_premium: 300,
+            rate_per_minute_staff: 1200,
+            max_query_bytes: 2048,
+        }
     }
 }
 
@@ -279,6 +306,7 @@ impl Default for Config {
             whisper: WhisperConfig::default(),
             knowledge: KnowledgeConfig::default(),
             art: ArtConfig::default(),
+            search: SearchConfig::default(),
             providers: BTreeMap::new(),
         }
     }
@@ -360,6 +388,9 @@ impl Config {
         }
         if self.knowledge.top_k == 0 || self.knowledge.max_document_bytes == 0 {
             return bad("knowledge.top_k and knowledge.max_document_bytes must be at least 1");
+        }
+        if self.search.max_query_bytes == 0 {
+            return bad("search.max_query_bytes must be at least 1");
         }
         if self.pipeline.workers == 0 || self.pipeline.batch == 0 || self.pipeline.lease_secs < 3 {
             return bad(
@@ -528,6 +559,17 @@ mod tests {
         assert_eq!(c.art.font_dirs, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
         let err = Config::load(Some("[art]\nfont_dirs = []\n"), Vec::new()).unwrap_err();
         assert!(err.to_string().contains("art.font_dirs"), "{err}");
+    }
+
+    #[test]
+    fn search_limits_are_configurable() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!((c.search.rate_per_minute_anonymous, c.search.max_query_bytes), (60, 2048));
+        let file = "[search]\nrate_per_minute_staff = 5\n";
+        let c = Config::load(Some(file), env(&[("MOLT_SEARCH__MAX_QUERY_BYTES", "100")])).unwrap();
+        assert_eq!((c.search.rate_per_minute_staff, c.search.max_query_bytes), (5, 100));
+        let err = Config::load(Some("[search]\nmax_query_bytes = 0\n"), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("search.max_query_bytes"), "{err}");
     }
 
     #[test]

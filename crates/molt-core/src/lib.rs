@@ -13,6 +13,7 @@ pub mod knowledge;
 pub mod money;
 pub mod pipeline;
 pub mod role;
+pub mod search;
 pub mod song;
 pub mod time;
 pub mod validate;

@@ -16,6 +16,10 @@ pub enum Role {
     Infrastructure,
     Reviewer,
     Admin,
+    /// A learner with a free account: published songs, lyrics snippets in search.
+    Free,
+    /// A learner with a premium account: also full and synced lyrics.
+    Premium,
 }
 
 /// One thing a caller may be allowed to do.
@@ -38,12 +42,15 @@ pub enum Permission {
     TokenManage,
     /// Read the audit/event log.
     AuditRead,
+    /// Read the full (and synced) lyrics of songs one may read; without it, search
+    /// shows snippets only (DESIGN §9 tiers).
+    LyricsFull,
     /// Read health, queue and cost figures.
     OpsRead,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 9] = [
         Role::Anonymous,
         Role::Operator,
         Role::Engineer,
@@ -51,6 +58,8 @@ impl Role {
         Role::Infrastructure,
         Role::Reviewer,
         Role::Admin,
+        Role::Free,
+        Role::Premium,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +71,8 @@ impl Role {
             Role::Infrastructure => "infrastructure",
             Role::Reviewer => "reviewer",
             Role::Admin => "admin",
+            Role::Free => "free",
+            Role::Premium => "premium",
         }
     }
 
@@ -71,18 +82,32 @@ impl Role {
         use Permission::*;
         match self {
             Role::Anonymous => matches!(permission, SongReadPublished),
+            Role::Free => matches!(permission, SongReadPublished),
+            Role::Premium => matches!(permission, SongReadPublished | LyricsFull),
             Role::Operator => matches!(
                 permission,
-                SongReadPublished | SongReadAll | SongCreate | SongPublish | LyricsReview | OpsRead
+                SongReadPublished
+                    | SongReadAll
+                    | LyricsFull
+                    | SongCreate
+                    | SongPublish
+                    | LyricsReview
+                    | OpsRead
             ),
-            Role::Engineer => {
-                matches!(permission, SongReadPublished | SongReadAll | SchemaMigrate | OpsRead | AuditRead)
+            Role::Engineer => matches!(
+                permission,
+                SongReadPublished | SongReadAll | LyricsFull | SchemaMigrate | OpsRead | AuditRead
+            ),
+            Role::Security => matches!(
+                permission,
+                SongReadPublished | SongReadAll | LyricsFull | AuditRead | TokenManage | OpsRead
+            ),
+            Role::Infrastructure => {
+                matches!(permission, SongReadPublished | SongReadAll | LyricsFull | OpsRead)
             }
-            Role::Security => {
-                matches!(permission, SongReadPublished | SongReadAll | AuditRead | TokenManage | OpsRead)
+            Role::Reviewer => {
+                matches!(permission, SongReadPublished | SongReadAll | LyricsFull | LyricsReview)
             }
-            Role::Infrastructure => matches!(permission, SongReadPublished | SongReadAll | OpsRead),
-            Role::Reviewer => matches!(permission, SongReadPublished | SongReadAll | LyricsReview),
             Role::Admin => true,
         }
     }
@@ -124,6 +149,25 @@ mod tests {
             assert!(!Role::Anonymous.allows(p), "{p:?}");
         }
         assert!(Role::Anonymous.allows(Permission::SongReadPublished));
+    }
+
+    #[test]
+    fn learner_tiers_read_published_songs_only() {
+        for role in [Role::Free, Role::Premium] {
+            assert!(role.allows(Permission::SongReadPublished));
+            for p in [Permission::SongReadAll, Permission::SongCreate, Permission::LyricsReview] {
+                assert!(!role.allows(p), "{role} {p:?}");
+            }
+        }
+        assert!(Role::Premium.allows(Permission::LyricsFull));
+        assert!(
+            !Role::Free.allows(Permission::LyricsFull) && !Role::Anonymous.allows(Permission::LyricsFull)
+        );
+        assert!(Role::ALL
+            .iter()
+            .filter(|r| r.allows(Permission::SongReadAll))
+            .all(|r| r.allows(Permission::LyricsFull)));
+        assert_eq!("premium".parse::<Role>(), Ok(Role::Premium));
     }
 
     #[test]

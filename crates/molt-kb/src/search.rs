@@ -4,13 +4,11 @@
 
 use crate::text::{name_key, words};
 use molt_core::knowledge::{KbChunk, KbDocument};
-use molt_khmer::Segmenter;
+use molt_khmer::{has_khmer, Segmenter};
 use molt_vector::{FlatIndex, IndexError, VectorIndex};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// The standard reciprocal-rank-fusion constant (Cormack et al., 2009).
-const RRF_K: f64 = 60.0;
 /// Passages the vector ranking considers.
 const VECTOR_CANDIDATES: usize = 64;
 /// A name fragment shorter than this (in characters) never counts as a name match.
@@ -118,7 +116,7 @@ impl Snapshot {
         let mut fused: HashMap<i64, f64> = HashMap::new();
         for ranking in [&by_vector, &by_keywords, &by_name] {
             for (rank, (doc, _, _)) in ranking.iter().enumerate() {
-                *fused.entry(*doc).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+                *fused.entry(*doc).or_default() += molt_vector::rrf_term(rank);
             }
         }
         let mut hits: Vec<DocumentHit> = fused
@@ -287,10 +285,6 @@ impl Passage {
         self.words.contains(word)
             || (has_khmer(word) && word.chars().count() >= 2 && self.compact.contains(word))
     }
-}
-
-fn has_khmer(s: &str) -> bool {
-    s.chars().any(|c| ('\u{1780}'..='\u{17FF}').contains(&c))
 }
 
 fn unique_words(segmenter: &Segmenter, query: &str) -> Vec<String> {

@@ -2,9 +2,28 @@
 //! and answered. Module map:
 //!
 //! - [`intent`]: what a free-text request is (song search, lyrics request,
-//!   processing status, general info, bug report);
-//! - [`redact`]: personal data (emails, phone numbers, tokens) removed before
-//!   a query is logged.
+//!   processing status, general info, bug report): Khmer and English keyword
+//!   rules, then similarity to example phrases; `molt intent TEXT` tries it;
+//! - [`redact`]: personal data (emails, phone numbers, tokens, other secrets)
+//!   removed before a query is logged; [`redact::log_query`] is the one way a
+//!   query reaches the query log (a bug report also becomes an event for
+//!   engineering);
+//! - [`service`]: song search — three rankings (FTS5 words with BM25, trigram
+//!   substrings with a LIKE fallback, passage vectors) fused by reciprocal rank,
+//!   snippets, tiers enforced; [`indexer`] keeps the index current from the
+//!   store's outbox; [`text`], [`snippet`], [`tier`], [`ratelimit`], [`vectors`]
+//!   are its parts.
 
 pub mod intent;
 pub mod redact;
+
+pub mod indexer;
+pub mod ratelimit;
+pub mod service;
+pub mod snippet;
+pub mod text;
+pub mod tier;
+pub mod vectors;
+
+pub use service::{Requester, SearchError, SearchResponse, SearchResult, SearchService, SearchSettings};
+pub use tier::Tier;

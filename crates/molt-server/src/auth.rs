@@ -19,11 +19,13 @@ pub struct Caller {
     pub role: Role,
     /// For the audit log: `token:<name>` or `anonymous`.
     pub actor: String,
+    /// The API token's id (keys per-caller rate limits); `None` when anonymous.
+    pub token_id: Option<i64>,
 }
 
 impl Caller {
     pub fn anonymous() -> Caller {
-        Caller { role: Role::Anonymous, actor: "anonymous".into() }
+        Caller { role: Role::Anonymous, actor: "anonymous".into(), token_id: None }
     }
 
     pub fn check(&self, permission: Permission) -> Result<(), ApiError> {
@@ -78,7 +80,7 @@ pub async fn authenticate(
                         "the token is unknown or revoked",
                     )
                 })?;
-            Caller { role: info.role, actor: format!("token:{}", info.name) }
+            Caller { role: info.role, actor: format!("token:{}", info.name), token_id: Some(info.id) }
         }
     };
     request.extensions_mut().insert(caller);

@@ -9,6 +9,7 @@ mod lyrics;
 mod openapi;
 mod request_id;
 mod review;
+mod search;
 mod songs;
 
 use axum::Router;
@@ -33,12 +34,20 @@ pub struct AppState {
     pub pipeline: Arc<dyn PipelineStore>,
     pub catalog: Catalog,
     pub config: Arc<Config>,
+    /// Song search (`/api/v1/search`); without it that route answers 503.
+    pub search: Option<Arc<molt_search::SearchService>>,
 }
 
 impl AppState {
     pub fn new(db: Arc<dyn Database>, pipeline: Arc<dyn PipelineStore>, config: Config) -> AppState {
         let catalog = Catalog::new(db.clone(), &config);
-        AppState { db, pipeline, catalog, config: Arc::new(config) }
+        AppState { db, pipeline, catalog, config: Arc::new(config), search: None }
+    }
+
+    /// The same state, with song search.
+    pub fn with_search(mut self, search: Arc<molt_search::SearchService>) -> AppState {
+        self.search = Some(search);
+        self
     }
 }
 
@@ -71,7 +80,9 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(());
     };
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    // With the peer's address, which keys the rate limits of anonymous callers.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let deadline = async move {
         if stopped.await.is_ok() {
             tokio::time::sleep(grace).await;

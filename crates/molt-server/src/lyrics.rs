@@ -34,10 +34,12 @@ pub struct ExportParams {
     version: Option<u32>,
 }
 
-/// A song's lyrics in a lyrics or subtitle format. Unpublished songs are visible to staff only.
+/// A song's lyrics in a lyrics or subtitle format, for premium and staff callers
+/// (anonymous and free callers get snippets in search). Unpublished songs are visible to staff only.
 #[utoipa::path(get, path = "/api/v1/songs/{id}/lyrics", params(("id" = i64, Path, description = "song id"), ExportParams),
     responses((status = 200, description = "the document", content_type = "text/plain"),
-        (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security((), ("bearer" = [])))]
 pub async fn export_lyrics(
     State(state): State<AppState>,
@@ -50,6 +52,8 @@ pub async fn export_lyrics(
     if song.status != SongStatus::Published && !caller.role.allows(Permission::SongReadAll) {
         return Err(ApiError::not_found("song"));
     }
+    // Full and synced lyrics are for premium learners and staff; others get snippets in search.
+    caller.check(Permission::LyricsFull)?;
     let format = lyrics::parse_format(params.format.as_deref().unwrap_or("lrc"))?;
     let document = lyrics::export(state.db.as_ref(), id, params.version, format).await?;
     Ok(([(header::CONTENT_TYPE, lyrics::content_type(format))], document))

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         crate::review::approve,
         crate::review::reject,
         crate::review::set_rights,
+        crate::search::search,
     ),
     modifiers(&BearerAuth)
 )]

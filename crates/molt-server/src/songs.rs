@@ -37,6 +37,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             guarded(Permission::SongReadPublished, get(crate::lyrics::export_lyrics))
                 .merge(guarded(Permission::LyricsReview, post(crate::lyrics::import_lyrics))),
         )
+        .route("/search", guarded(Permission::SongReadPublished, get(crate::search::search)))
         .route("/review", guarded(Permission::LyricsReview, get(crate::review::review_queue)))
         .route("/songs/{id}/approve", guarded(Permission::LyricsReview, post(crate::review::approve)))
         .route("/songs/{id}/reject", guarded(Permission::LyricsReview, post(crate::review::reject)))

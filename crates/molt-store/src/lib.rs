@@ -11,7 +11,7 @@ pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};
 pub use repo::{
-    CacheEntry, Database, KnowledgeStore, NewToken, PipelineStore, Readiness, StageFailure, StageStart,
-    StageSuccess,
+    CacheEntry, Database, KnowledgeStore, LoggedQuery, NewQueryLog, NewToken, PipelineStore, QueryEvent,
+    QueryLogEntry, QueryLogStore, Readiness, SearchStore, StageFailure, StageStart, StageSuccess,
 };
 pub use sqlite::{SchemaChange, SqliteStore, StoreOptions};

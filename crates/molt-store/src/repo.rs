@@ -100,6 +100,112 @@ pub trait KnowledgeStore: Send + Sync {
     fn kb_set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
+/// The song search index (issue 7). Blocking calls, like [`KnowledgeStore`]'s.
+/// Triggers queue a song in the outbox in the same transaction as any change to
+/// its title, artist (names, aliases) or lyrics; indexing clears it.
+pub trait SearchStore: Send + Sync {
+    /// Songs whose index rows are out of date, oldest change first.
+    fn search_pending(&self, limit: usize) -> StoreResult<Vec<molt_core::search::PendingSong>>;
+    fn search_pending_count(&self) -> StoreResult<i64>;
+    /// What indexing a song reads; `None` when there is no such song.
+    fn search_source(&self, song_id: i64) -> StoreResult<Option<molt_core::search::SearchSource>>;
+    /// Replaces the song's index rows in one transaction, clearing its outbox row
+    /// if that is still at `generation` (true then). A song that no longer
+    /// exists has its rows removed instead.
+    fn search_put(&self, entry: molt_core::search::SearchEntry, generation: Option<i64>)
+        -> StoreResult<bool>;
+    /// Removes the song's index rows, clearing its outbox row likewise.
+    fn search_remove(&self, song_id: i64, generation: Option<i64>) -> StoreResult<bool>;
+    /// Queues every song (a full rebuild); how many.
+    fn search_queue_all(&self, reason: &str) -> StoreResult<usize>;
+    /// Queues the songs with a passage that has no vector from `model`; how many.
+    fn search_queue_missing_vectors(&self, model: &str) -> StoreResult<usize>;
+    /// Compacts the full-text indexes (after a rebuild).
+    fn search_optimize(&self) -> StoreResult<()>;
+    /// Word-level full text, best (BM25) first.
+    fn search_words(
+        &self,
+        query: &molt_core::search::WordsQuery,
+    ) -> StoreResult<Vec<molt_core::search::RankedSong>>;
+    /// Songs containing, for every group, one of its alternatives (each at
+    /// least 3 characters), best (BM25) first.
+    fn search_trigrams(
+        &self,
+        groups: &[Vec<molt_core::search::SubstringTerm>],
+        published_only: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<molt_core::search::RankedSong>>;
+    /// Songs containing a 1–2 character fragment (LIKE): title, then artist, then lyrics matches.
+    fn search_like(
+        &self,
+        fragment: &str,
+        published_only: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<molt_core::search::RankedSong>>;
+    /// Every passage embedded with `model`.
+    fn search_line_vectors(&self, model: &str) -> StoreResult<Vec<molt_core::search::LineVector>>;
+    /// Changes whenever passages are added or removed, so a cached vector index knows it is stale.
+    fn search_lines_fingerprint(&self) -> StoreResult<(i64, i64)>;
+    /// The status of each of `ids` that is a song (read as a query runs, so
+    /// publishing or unpublishing needs no reindex).
+    fn song_statuses(&self, ids: &[i64]) -> StoreResult<std::collections::HashMap<i64, SongStatus>>;
+}
+
+/// One user query to log. The caller redacts the text first (molt-search's
+/// `redact::log_query` is the way in); the store never sees a raw query.
+#[derive(Debug, Clone)]
+pub struct NewQueryLog {
+    pub query_redacted: String,
+    /// `song_search`, `lyrics_request`, `processing_status`, `general_info` or `bug_report`.
+    pub intent: String,
+    pub result_count: u64,
+    pub response_ms: u64,
+    /// `anonymous`, `free`, `premium` or `staff`.
+    pub tier: String,
+    /// An event recorded in the same transaction (e.g. `user.bug_report` for
+    /// engineering); its details get the log row's id as `query_log_id`.
+    pub event: Option<QueryEvent>,
+}
+
+/// An event that goes with a logged query.
+#[derive(Debug, Clone)]
+pub struct QueryEvent {
+    pub actor: String,
+    pub kind: String,
+    /// A JSON object; must hold no raw query text.
+    pub details: serde_json::Value,
+}
+
+/// A stored query-log row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryLogEntry {
+    pub id: i64,
+    pub query_redacted: String,
+    pub intent: String,
+    pub result_count: u64,
+    pub response_ms: u64,
+    pub tier: String,
+    pub created_at: String,
+}
+
+/// What logging a query wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LoggedQuery {
+    pub id: i64,
+    pub event_id: Option<i64>,
+}
+
+/// The query log (issue 7). Blocking calls, like [`KnowledgeStore`]'s.
+pub trait QueryLogStore: Send + Sync {
+    /// Appends a row, and its event if any, in one transaction.
+    fn log_query(&self, entry: NewQueryLog) -> StoreResult<LoggedQuery>;
+    /// The newest `limit` rows, newest first.
+    fn query_log(&self, limit: usize) -> StoreResult<Vec<QueryLogEntry>>;
+    /// The newest `limit` events of `kind` (e.g. `user.bug_report`), newest first:
+    /// how engineering reads the bug reports.
+    fn events_of_kind(&self, kind: &str, limit: usize) -> StoreResult<Vec<Event>>;
+}
+
 /// What a worker knows when it starts a stage.
 #[derive(Debug, Clone)]
 pub struct StageStart {

@@ -90,8 +90,18 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
     let before = dump(&opts.path, CORE_TABLES);
     assert!(before.len() > 60, "populated: {}", before.len());
 
-    let down = store.rollback(4).unwrap();
-    assert_eq!(down.versions, ["20261121000005", "20261121000004", "20261121000003", "20261121000002"]);
+    let down = store.rollback(6).unwrap();
+    assert_eq!(
+        down.versions,
+        [
+            "20261121000007",
+            "20261121000006",
+            "20261121000005",
+            "20261121000004",
+            "20261121000003",
+            "20261121000002"
+        ]
+    );
     let backup = down.backup.expect("rollback backs up first");
     let unchanged: Vec<&str> = CORE_TABLES.iter().copied().filter(|t| *t != "lyrics_versions").collect();
     let before_unchanged = dump(&backup, &unchanged);
@@ -101,7 +111,17 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
     assert_eq!(dump(&backup, &["jobs", "cost_ledger"]).len(), 2);
 
     let up = store.migrate().unwrap();
-    assert_eq!(up.versions, ["20261121000002", "20261121000003", "20261121000004", "20261121000005"]);
+    assert_eq!(
+        up.versions,
+        [
+            "20261121000002",
+            "20261121000003",
+            "20261121000004",
+            "20261121000005",
+            "20261121000006",
+            "20261121000007"
+        ]
+    );
     assert!(up.backup.is_some(), "migrate backs up a populated database first");
     assert_eq!(dump(&opts.path, CORE_TABLES), before, "re-migrating kept every core row");
     assert!(store.verify().unwrap().ok());
@@ -126,7 +146,7 @@ async fn full_rollback_and_migrate_again_gives_the_same_schema() {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
     };
     let first = schema(&opts.path);
-    assert_eq!(store.rollback(10).unwrap().versions.len(), 5);
+    assert_eq!(store.rollback(10).unwrap().versions.len(), 7);
     assert!(store.migration_status().unwrap().iter().all(|m| m.applied_at.is_none()));
     store.migrate().unwrap();
     assert_eq!(schema(&opts.path), first);

@@ -41,6 +41,7 @@ mod embed;
 mod flat;
 mod index;
 mod kernel;
+mod lazy;
 mod rows;
 mod topk;
 
@@ -49,6 +50,19 @@ pub use codec::{decode, encode, normalize, validate};
 pub use embed::{EmbedError, Embedder, Role};
 pub use flat::FlatIndex;
 pub use index::{Hit, IndexError, VectorIndex};
+pub use lazy::LazyEmbedder;
+
+/// The reciprocal-rank-fusion constant (Cormack et al., 2009): the `k` in
+/// `1 / (k + rank)`. Hybrid searches (the knowledge base, song search) fuse
+/// their vector and keyword rankings with it.
+pub const RRF_K: f64 = 60.0;
+
+/// The reciprocal-rank-fusion term of a result at `rank` (0 = first) in one
+/// ranking: `1 / (RRF_K + rank + 1)`. A result's fused score is the sum over
+/// the rankings it appears in.
+pub fn rrf_term(rank: usize) -> f64 {
+    1.0 / (RRF_K + rank as f64 + 1.0)
+}
 
 /// The engine Molt searches with: a [`BinaryIndex`] with
 /// [`DEFAULT_OVERSAMPLE`].

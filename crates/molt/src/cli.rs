@@ -44,6 +44,19 @@ pub enum Command {
     /// Khmer text tools for learners and operators.
     #[command(subcommand)]
     Khmer(KhmerCommand),
+    /// What a request is (song search, lyrics request, processing status, general info,
+    /// bug report), with the confidence and the rule that fired.
+    Intent {
+        text: String,
+        /// Rules only, without the embedding model.
+        #[arg(long)]
+        rules_only: bool,
+    },
+    /// Search songs: Khmer (a lyric fragment, with or without spaces), romanised, or a description.
+    Query(QueryArgs),
+    /// The song search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
     /// Human review: the queue, approve, edit lyrics, reject.
     #[command(subcommand)]
     Review(ReviewCommand),
@@ -81,6 +94,26 @@ pub struct ProcessArgs {
     /// Process here and wait until every song is done, with a progress bar.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// The query is taken as a raw OS string, so invalid UTF-8 gets a precise error.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// A query may start with `-` (`-ទន្លេ` is a word, not an option).
+    #[arg(allow_hyphen_values = true)]
+    pub query: OsString,
+    /// Most results (capped by the tier: 10 for anonymous and free, 50 premium, 100 staff).
+    #[arg(long, short = 'n')]
+    pub limit: Option<usize>,
+    /// Search as this tier would (the CLI is staff: it sees unpublished songs).
+    #[arg(long, default_value = "staff", value_parser = ["anonymous", "free", "premium", "staff"])]
+    pub tier: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild the whole search index (every song indexed and embedded again).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,17 +15,21 @@ use molt_store::SqliteStore;
 use molt_vector::Embedder;
 use std::sync::Arc;
 
-/// The knowledge base over `store`, with the configured embedding model
-/// (loaded on first use).
-pub fn knowledge_base(config: &Config, store: &SqliteStore) -> CliResult<Arc<KnowledgeBase>> {
+/// The configured embedding model, loaded on first use.
+pub fn embedder(config: &Config) -> Arc<dyn Embedder> {
     let path = config.embedding_model_path();
     let loader = move || -> Result<Arc<dyn Embedder>, molt_vector::EmbedError> {
         Ok(Arc::new(molt_ml::E5Embedder::load(&path)?))
     };
-    let embedder = Arc::new(LazyEmbedder::new(molt_ml::E5_MODEL_ID, Box::new(loader)));
+    Arc::new(LazyEmbedder::new(molt_ml::E5_MODEL_ID, Box::new(loader)))
+}
+
+/// The knowledge base over `store`, with the configured embedding model
+/// (loaded on first use).
+pub fn knowledge_base(config: &Config, store: &SqliteStore) -> CliResult<Arc<KnowledgeBase>> {
     Ok(Arc::new(KnowledgeBase::new(
         Arc::new(store.clone()),
-        embedder,
+        embedder(config),
         Arc::new(segmenter(config)?),
         config.knowledge.max_document_bytes,
     )))

@@ -3,12 +3,14 @@
 mod bench;
 mod budget;
 mod db;
+mod intent;
 mod kb;
 mod khmer;
 mod lyrics;
 mod models;
 mod process;
 mod review;
+pub(crate) mod search;
 mod serve;
 mod song;
 mod token;
@@ -42,7 +44,10 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Lyrics(command) => lyrics::run(&config, command, json).await,
         Command::Models(command) => models::run(&config, command, json).await,
         Command::Khmer(command) => khmer::run(&config, command, json),
+        Command::Intent { text, rules_only } => intent::run(&config, text, rules_only, json),
         Command::Kb(command) => kb::run(&config, command, json).await,
+        Command::Query(args) => search::query(&config, args, json).await,
+        Command::Search(command) => search::run(&config, command, json).await,
         Command::Review(command) => review::run(&config, command, json).await,
         Command::Price(command) => budget::prices(&config, command, json).await,
     }

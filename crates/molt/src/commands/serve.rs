@@ -25,7 +25,9 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
         let runner = super::process::runner(&config, &store)?;
         Some(super::process::spawn_workers(runner, config.pipeline.workers))
     };
-    let state = AppState::new(Arc::new(store.clone()), Arc::new(store), config);
+    let search = super::search::service(&config, &store, super::search::Notice::Log)?;
+    super::search::spawn_indexer(search.clone());
+    let state = AppState::new(Arc::new(store.clone()), Arc::new(store), config).with_search(search);
     let swept = state.catalog.sweep_stale_uploads(std::time::Duration::from_secs(3600));
     if swept > 0 {
         tracing::info!(files = swept, "removed staging files left by an interrupted upload");

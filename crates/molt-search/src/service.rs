@@ -1,0 +1,682 @@
+//! The song search service: what `GET /api/v1/search` and `molt query` call.
+//!
+//! # A query, step by step
+//!
+//! 1. **Rate limit** (callers with a key: an API token or a client address),
+//!    by tier ([`crate::ratelimit`]).
+//! 2. **Checks**: at most `max_query_bytes` bytes of UTF-8 (checked first, so a
+//!    1 MB query costs nothing); tab, line feed and carriage return become
+//!    spaces; any other control character (C0, DEL, C1) is **refused** with its
+//!    code point and position — it is never part of a song and would only
+//!    reach logs; empty or blank is refused as "empty query".
+//! 3. **The outbox** is worked through first, so every change committed
+//!    before the query is searchable ([`crate::indexer`]).
+//! 4. **Three rankings**, each of songs the caller's tier may see (the song's
+//!    status is read from the store as the query runs):
+//!    - *words*: the query's words (normalised, segmented like the index),
+//!      each also as its loose Latin key, and the last Latin word also as a
+//!      prefix; all words required, or — when that finds nothing — at least
+//!      half of them (most first); BM25 with title > romanised title > artist >
+//!      loose keys > lyrics;
+//!    - *substrings*: the query in compact form (no spaces or punctuation),
+//!      cut where the script changes, every part required (trigram FTS5), a
+//!      Latin part also as its loose key; a query of 1–2 characters is looked
+//!      up with LIKE instead;
+//!    - *vectors*: the query embedded (`Role::Query`) against every passage,
+//!      songs by their nearest passage; only queries of 3 characters or more,
+//!      and only when the embedding model is available.
+//! 5. **Reciprocal-rank fusion** (k = 60): a song's score is the sum of
+//!    `1 / (60 + rank)` over the rankings that found it.
+//!    `match_score = score / (rankings run × 1/61)`, in (0, 1]: 1 means first
+//!    in every ranking that ran; a song found by one ranking of three is at
+//!    most 0.33. Only the order is meant to be compared across queries loosely.
+//! 6. **Results** for the tier ([`crate::tier`]), each with a snippet
+//!    ([`crate::snippet`]): where the substring matched, else the line with
+//!    the most query words, else the nearest passage (wholly highlighted),
+//!    else the first line.
+
+use crate::indexer::{IndexReport, Indexer};
+use crate::ratelimit::{Clock, RateLimiter, RateLimits, SystemClock};
+use crate::snippet::{self, display_line, find_compact, find_words, Snippet};
+use crate::text::{compact, compact_runs, is_latin_word, loose_key};
+use crate::tier::Tier;
+use crate::vectors::{SongHit, VectorCache};
+use molt_core::catalog::ArtistRef;
+use molt_core::config::SearchConfig;
+use molt_core::search::{SearchSource, SubstringTerm, WordTerm, WordsQuery};
+use molt_core::SongStatus;
+use molt_khmer::Segmenter;
+use molt_store::{SearchStore, StoreError};
+use molt_vector::{rrf_term, Embedder, Role};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Results when the caller does not say.
+pub const DEFAULT_RESULTS: usize = 10;
+/// Query words used at most (a long query's later words add nothing but cost).
+const MAX_QUERY_WORDS: usize = 32;
+/// Passages the vector ranking considers.
+const VECTOR_CANDIDATES: usize = 200;
+/// Songs each ranking contributes at most.
+const RANKING_DEPTH: usize = 100;
+/// The vector ranking keeps songs whose nearest passage is within this cosine
+/// of the best song's: e5 scores unrelated text 0.75–0.85, so only the
+/// distance from the best says something.
+const VECTOR_MARGIN: f32 = 0.04;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("empty query")]
+    Empty,
+    #[error("the query is {bytes} bytes; the most is {max} bytes")]
+    TooLong { bytes: usize, max: usize },
+    #[error("the query is not valid UTF-8 (bad byte at offset {offset})")]
+    InvalidUtf8 { offset: usize },
+    #[error("the query has a control character (U+{code:04X}) at character {position}")]
+    ControlCharacter { code: u32, position: usize },
+    #[error("too many searches; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SearchError {
+    /// A stable code for interfaces (`{"error":{"code"}}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SearchError::Empty => "empty_query",
+            SearchError::TooLong { .. } => "query_too_long",
+            SearchError::InvalidUtf8 { .. } => "invalid_utf8",
+            SearchError::ControlCharacter { .. } => "control_character",
+            SearchError::RateLimited { .. } => "rate_limited",
+            SearchError::Store(_) => "store_error",
+        }
+    }
+
+    /// The caller's mistake (a bad query), not the service's.
+    pub fn is_invalid_query(&self) -> bool {
+        matches!(
+            self,
+            SearchError::Empty
+                | SearchError::TooLong { .. }
+                | SearchError::InvalidUtf8 { .. }
+                | SearchError::ControlCharacter { .. }
+        )
+    }
+}
+
+/// Who is searching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requester {
+    pub tier: Tier,
+    /// The rate-limit key (`token:<id>`, `ip:<address>`); `None` is not
+    /// limited (the CLI, which runs with the data directory's own authority).
+    pub key: Option<String>,
+}
+
+impl Requester {
+    pub fn new(tier: Tier, key: Option<String>) -> Requester {
+        Requester { tier, key }
+    }
+}
+
+/// The answer, in the SOP's shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub results: Vec<SearchResult>,
+    pub response_time_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    pub song_id: i64,
+    pub title: String,
+    pub artist: String,
+    /// 0..=1: the fused score over the best possible (see the module docs).
+    pub match_score: f64,
+    /// The matched part between `«` and `»`.
+    pub snippet: String,
+    /// The same, HTML-escaped, the matched part in `<mark>`.
+    pub snippet_html: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_latin: Option<String>,
+    /// The rankings that found it: `words`, `substring`, `vector`.
+    pub matched: Vec<&'static str>,
+    /// Staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<SongStatus>,
+    /// Premium and staff: the newest lyrics in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lyrics: Option<String>,
+    /// Premium and staff: the formats `/api/v1/songs/{id}/lyrics?format=` serves
+    /// for this song (the synced ones only when the lyrics have timings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lyrics_formats: Option<Vec<&'static str>>,
+}
+
+/// What the service is configured with.
+#[derive(Debug, Clone)]
+pub struct SearchSettings {
+    pub max_query_bytes: usize,
+    pub limits: RateLimits,
+}
+
+impl SearchSettings {
+    pub fn from_config(config: &SearchConfig) -> SearchSettings {
+        SearchSettings { max_query_bytes: config.max_query_bytes, limits: RateLimits::from_config(config) }
+    }
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings::from_config(&SearchConfig::default())
+    }
+}
+
+pub struct SearchService {
+    store: Arc<dyn SearchStore>,
+    indexer: Indexer,
+    segmenter: Arc<Segmenter>,
+    vectors: VectorCache,
+    limiter: RateLimiter,
+    settings: SearchSettings,
+    /// One outbox pass at a time in this process.
+    processing: Mutex<()>,
+    /// Songs indexed without the model were queued again once it loaded.
+    vectors_checked: AtomicBool,
+}
+
+impl SearchService {
+    /// `embedder`: the local model (`Role::Passage` for the index, `Role::Query`
+    /// for queries), or `None` to search without vectors.
+    pub fn new(
+        store: Arc<dyn SearchStore>,
+        embedder: Option<Arc<dyn Embedder>>,
+        segmenter: Arc<Segmenter>,
+        settings: SearchSettings,
+    ) -> SearchService {
+        SearchService {
+            indexer: Indexer::new(store.clone(), embedder, segmenter.clone()),
+            store,
+            segmenter,
+            vectors: VectorCache::default(),
+            limiter: RateLimiter::new(settings.limits, Arc::new(SystemClock::default())),
+            settings,
+            processing: Mutex::new(()),
+            vectors_checked: AtomicBool::new(false),
+        }
+    }
+
+    /// The same service with rate limits timed by `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SearchService {
+        self.limiter = RateLimiter::new(self.settings.limits, clock);
+        self
+    }
+
+    pub fn settings(&self) -> &SearchSettings {
+        &self.settings
+    }
+
+    /// Indexes what changed since the last pass (the outbox). Called before
+    /// every query and by `molt serve` in the background.
+    pub fn process_pending(&self) -> Result<IndexReport, SearchError> {
+        let _one_at_a_time = self.processing.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.vectors_checked.load(Ordering::Relaxed) {
+            if let Some(model) = self.indexer.model() {
+                let queued = self.store.search_queue_missing_vectors(model.model_id())?;
+                if queued > 0 {
+                    tracing::info!(
+                        songs = queued,
+                        "search: adding vectors to songs indexed without the model"
+                    );
+                }
+            }
+            self.vectors_checked.store(true, Ordering::Relaxed);
+        }
+        Ok(self.indexer.process(&|_, _| {})?)
+    }
+
+    /// Rebuilds the whole index (`molt search reindex`): every song queued and
+    /// indexed again; `progress(done, total)` after each. Searches keep working
+    /// meanwhile (each song's rows are replaced in one transaction).
+    pub fn reindex(&self, progress: &dyn Fn(usize, usize)) -> Result<IndexReport, SearchError> {
+        let _one_at_a_time = self.processing.lock().unwrap_or_else(|e| e.into_inner());
+        self.store.search_queue_all("search.reindex")?;
+        let report = self.indexer.process(progress)?;
+        self.store.search_optimize()?;
+        self.vectors_checked.store(true, Ordering::Relaxed);
+        Ok(report)
+    }
+
+    /// [`SearchService::search`] for a query that arrived as bytes.
+    pub fn search_bytes(
+        &self,
+        who: &Requester,
+        query: &[u8],
+        limit: Option<usize>,
+    ) -> Result<SearchResponse, SearchError> {
+        self.rate_limit(who)?;
+        let query = self.check_bytes(query)?;
+        self.run(who, &query, limit)
+    }
+
+    /// Searches as `who`; `limit` is clamped to 1..=the tier's most.
+    pub fn search(
+        &self,
+        who: &Requester,
+        query: &str,
+        limit: Option<usize>,
+    ) -> Result<SearchResponse, SearchError> {
+        self.rate_limit(who)?;
+        let query = check_query(query, self.settings.max_query_bytes)?;
+        self.run(who, &query, limit)
+    }
+
+    fn rate_limit(&self, who: &Requester) -> Result<(), SearchError> {
+        match &who.key {
+            Some(key) => self
+                .limiter
+                .check(key, who.tier)
+                .map_err(|r| SearchError::RateLimited { retry_after_secs: r.0 }),
+            None => Ok(()),
+        }
+    }
+
+    fn check_bytes(&self, query: &[u8]) -> Result<String, SearchError> {
+        let max = self.settings.max_query_bytes;
+        if query.len() > max {
+            return Err(SearchError::TooLong { bytes: query.len(), max });
+        }
+        let text =
+            std::str::from_utf8(query).map_err(|e| SearchError::InvalidUtf8 { offset: e.valid_up_to() })?;
+        check_query(text, max)
+    }
+
+    fn run(&self, who: &Requester, query: &str, limit: Option<usize>) -> Result<SearchResponse, SearchError> {
+        let started = Instant::now();
+        let limit = limit.unwrap_or(DEFAULT_RESULTS).clamp(1, who.tier.max_results());
+        self.process_pending()?;
+        let published_only = !who.tier.sees_unpublished();
+        let plan = Plan::new(&self.segmenter, query);
+        let depth = RANKING_DEPTH.max(limit);
+
+        let mut rankings: Vec<(&'static str, Vec<i64>)> = Vec::new();
+        rankings.push(("words", self.rank_words(&plan, published_only, depth)?));
+        if !plan.compact.is_empty() {
+            rankings.push(("substring", self.rank_substrings(&plan, published_only, depth)?));
+        }
+        let vector_hits = self.rank_vectors(&plan, published_only, depth)?;
+        if let Some(hits) = &vector_hits {
+            rankings.push(("vector", hits.iter().map(|h| h.song_id).collect()));
+        }
+        let nearest: HashMap<i64, &SongHit> = vector_hits.iter().flatten().map(|h| (h.song_id, h)).collect();
+
+        let fused = fuse(&rankings);
+        let best = rankings.len() as f64 * rrf_term(0);
+        let mut results = Vec::with_capacity(limit);
+        for song in fused {
+            if results.len() == limit {
+                break;
+            }
+            let Some(source) = self.store.search_source(song.song_id)? else { continue };
+            if published_only && source.song.status != SongStatus::Published {
+                continue;
+            }
+            let matched: Vec<&'static str> = song.ranks.iter().map(|(name, _)| *name).collect();
+            let snippet = self.snippet(&plan, &source, &matched, nearest.get(&song.song_id).copied());
+            results.push(result(who.tier, source, song.score / best, matched, snippet));
+        }
+        let response_time_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            tier = who.tier.as_str(),
+            results = results.len(),
+            response_time_ms,
+            query_chars = query.chars().count(),
+            "search"
+        );
+        Ok(SearchResponse { query: query.to_string(), results, response_time_ms })
+    }
+
+    fn rank_words(&self, plan: &Plan, published_only: bool, depth: usize) -> Result<Vec<i64>, SearchError> {
+        if plan.groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query =
+            WordsQuery { groups: plan.groups.clone(), require_all: true, published_only, limit: depth };
+        let found = self.store.search_words(&query)?;
+        if !found.is_empty() || plan.groups.len() == 1 {
+            return Ok(found.into_iter().map(|r| r.song_id).collect());
+        }
+        // Not every word: songs with at least half of them, most first, then by BM25.
+        query.require_all = false;
+        let any = self.store.search_words(&query)?;
+        let mut count: HashMap<i64, usize> = HashMap::new();
+        for group in &plan.groups {
+            let one =
+                WordsQuery { groups: vec![group.clone()], require_all: true, published_only, limit: depth };
+            for r in self.store.search_words(&one)? {
+                *count.entry(r.song_id).or_default() += 1;
+            }
+        }
+        let needed = plan.groups.len().div_ceil(2);
+        let mut kept: Vec<(usize, usize, i64)> = any
+            .iter()
+            .enumerate()
+            .filter_map(|(bm25_rank, r)| {
+                let n = count.get(&r.song_id).copied().unwrap_or(0);
+                (n >= needed).then_some((n, bm25_rank, r.song_id))
+            })
+            .collect();
+        kept.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(kept.into_iter().map(|(_, _, id)| id).collect())
+    }
+
+    fn rank_substrings(
+        &self,
+        plan: &Plan,
+        published_only: bool,
+        depth: usize,
+    ) -> Result<Vec<i64>, SearchError> {
+        let found = if plan.compact.chars().count() <= 2 {
+            self.store.search_like(&plan.compact, published_only, depth)?
+        } else {
+            let groups: Vec<Vec<SubstringTerm>> = plan
+                .runs
+                .iter()
+                .filter(|r| r.chars().count() >= 3)
+                .map(|run| {
+                    let mut group = vec![SubstringTerm::Text(run.clone())];
+                    group.extend(loose_key(run).map(SubstringTerm::Loose));
+                    group
+                })
+                .collect();
+            if groups.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.store.search_trigrams(&groups, published_only, depth)?
+        };
+        Ok(found.into_iter().map(|r| r.song_id).collect())
+    }
+
+    /// `None` when no vector ranking ran (a short query, or no model).
+    fn rank_vectors(
+        &self,
+        plan: &Plan,
+        published_only: bool,
+        depth: usize,
+    ) -> Result<Option<Vec<SongHit>>, SearchError> {
+        if plan.compact.chars().count() < 3 {
+            return Ok(None);
+        }
+        let Some(model) = self.indexer.model() else { return Ok(None) };
+        let embedding = match model.embed(&[plan.text.as_str()], Role::Query) {
+            Ok(mut v) if !v.is_empty() => v.swap_remove(0),
+            Ok(_) => return Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "search without vectors: the query could not be embedded");
+                return Ok(None);
+            }
+        };
+        let snapshot = self.vectors.snapshot(self.store.as_ref(), model.model_id(), model.dim())?;
+        if snapshot.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let mut hits = snapshot.songs(&embedding, VECTOR_CANDIDATES);
+        if published_only {
+            let ids: Vec<i64> = hits.iter().map(|h| h.song_id).collect();
+            let statuses = self.store.song_statuses(&ids)?;
+            hits.retain(|h| statuses.get(&h.song_id) == Some(&SongStatus::Published));
+        }
+        let best = hits.first().map_or(0.0, |h| h.cosine);
+        hits.retain(|h| h.cosine >= best - VECTOR_MARGIN);
+        hits.truncate(depth);
+        Ok(Some(hits))
+    }
+
+    fn snippet(
+        &self,
+        plan: &Plan,
+        source: &SearchSource,
+        matched: &[&'static str],
+        nearest: Option<&SongHit>,
+    ) -> Snippet {
+        let lyrics: Vec<String> = source
+            .lyrics
+            .as_ref()
+            .map(|l| l.text.lines().map(display_line).filter(|l| !l.is_empty()).collect())
+            .unwrap_or_default();
+        let song = &source.song;
+        let romanized = molt_khmer::romanize_name(&self.segmenter, &song.title);
+        let titles: Vec<String> = [Some(song.title.as_str()), song.title_latin.as_deref(), Some(&romanized)]
+            .into_iter()
+            .flatten()
+            .map(display_line)
+            .collect();
+        let names: Vec<String> = [song.artist.name_km.as_deref(), song.artist.name_latin.as_deref()]
+            .into_iter()
+            .flatten()
+            .chain(source.aliases.iter().map(String::as_str))
+            .map(display_line)
+            .collect();
+
+        if matched.contains(&"substring") {
+            let mut needles: Vec<&str> = if plan.compact.chars().count() <= 2 {
+                vec![plan.compact.as_str()]
+            } else {
+                plan.runs.iter().map(String::as_str).filter(|r| r.chars().count() >= 3).collect()
+            };
+            needles.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+            for field in [&lyrics, &titles, &names] {
+                for needle in &needles {
+                    if let Some(ranges) = find_compact(field, needle) {
+                        return highlight_ranges(field, &ranges);
+                    }
+                }
+            }
+        }
+        if matched.contains(&"words") {
+            let best_line = |lines: &[String]| best_words_line(lines, &plan.words);
+            let lyric = best_line(&lyrics);
+            let title = best_line(&titles).or_else(|| best_line(&names));
+            let pick = match (lyric, title) {
+                (Some(l), Some(t)) if t.0.len() > l.0.len() => Some(t),
+                (Some(l), _) => Some(l),
+                (None, t) => t,
+            };
+            if let Some((ranges, line)) = pick {
+                return snippet::render(&[(line, ranges)]);
+            }
+        }
+        if let Some(hit) = nearest {
+            if hit.passage.line_no == 0 {
+                return snippet::whole(&hit.passage.text);
+            }
+            let parts: Vec<(String, Vec<(usize, usize)>)> =
+                hit.passage.text.lines().map(|l| (l.to_string(), vec![(0, l.chars().count())])).collect();
+            return snippet::render(&parts);
+        }
+        snippet::plain(lyrics.first().unwrap_or(&titles[0]))
+    }
+}
+
+/// The first line with the most query words in it, and where they are.
+fn best_words_line(lines: &[String], words: &[String]) -> Option<(Vec<(usize, usize)>, String)> {
+    let mut best: Option<(Vec<(usize, usize)>, String)> = None;
+    for line in lines {
+        let ranges = find_words(line, words);
+        if !ranges.is_empty() && best.as_ref().is_none_or(|b| ranges.len() > b.0.len()) {
+            best = Some((ranges, line.clone()));
+        }
+    }
+    best
+}
+
+fn highlight_ranges(lines: &[String], ranges: &[(usize, usize, usize)]) -> Snippet {
+    let parts: Vec<(String, Vec<(usize, usize)>)> =
+        ranges.iter().map(|&(line, s, e)| (lines[line].clone(), vec![(s, e)])).collect();
+    snippet::render(&parts)
+}
+
+fn result(
+    tier: Tier,
+    source: SearchSource,
+    match_score: f64,
+    matched: Vec<&'static str>,
+    snippet: Snippet,
+) -> SearchResult {
+    let SearchSource { song, lyrics, .. } = source;
+    let full = tier.sees_full_lyrics();
+    let lyrics_formats = full.then(|| match &lyrics {
+        Some(l) if l.timed.is_some() => vec!["lrc", "elrc", "srt", "vtt", "ttml", "txt", "json"],
+        Some(_) => vec!["txt", "json"],
+        None => Vec::new(),
+    });
+    SearchResult {
+        song_id: song.id,
+        artist: artist_display(&song.artist),
+        title: song.title,
+        match_score: (match_score.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0,
+        snippet: snippet.text,
+        snippet_html: snippet.html,
+        title_latin: song.title_latin,
+        matched,
+        status: tier.sees_unpublished().then_some(song.status),
+        lyrics: if full { lyrics.map(|l| l.text) } else { None },
+        lyrics_formats,
+    }
+}
+
+/// How an artist is shown: `ស៊ីន ស៊ីសាមុត (Sinn Sisamouth)`, or whichever name there is.
+pub fn artist_display(artist: &ArtistRef) -> String {
+    match (artist.name_km.as_deref(), artist.name_latin.as_deref()) {
+        (Some(km), Some(latin)) => format!("{km} ({latin})"),
+        (Some(name), None) | (None, Some(name)) => name.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+/// A song in the fused ranking.
+struct Fused {
+    song_id: i64,
+    score: f64,
+    /// (ranking, 0-based rank) for each ranking that found it.
+    ranks: Vec<(&'static str, usize)>,
+}
+
+/// Reciprocal-rank fusion: best first; ties go to the better best rank, then the lower id.
+fn fuse(rankings: &[(&'static str, Vec<i64>)]) -> Vec<Fused> {
+    let mut by_song: HashMap<i64, Fused> = HashMap::new();
+    for (name, ranking) in rankings {
+        for (rank, &song_id) in ranking.iter().enumerate() {
+            let entry = by_song.entry(song_id).or_insert(Fused { song_id, score: 0.0, ranks: Vec::new() });
+            if entry.ranks.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            entry.score += rrf_term(rank);
+            entry.ranks.push((name, rank));
+        }
+    }
+    let mut fused: Vec<Fused> = by_song.into_values().collect();
+    let best_rank = |f: &Fused| f.ranks.iter().map(|r| r.1).min().unwrap_or(usize::MAX);
+    fused.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then(best_rank(a).cmp(&best_rank(b))).then(a.song_id.cmp(&b.song_id))
+    });
+    fused
+}
+
+/// A query, prepared once for the three rankings.
+struct Plan {
+    /// The query as checked.
+    text: String,
+    /// Its unique words, normalised and segmented (at most [`MAX_QUERY_WORDS`]).
+    words: Vec<String>,
+    /// One group of alternatives per word.
+    groups: Vec<Vec<WordTerm>>,
+    /// The compact form, and its parts by script.
+    compact: String,
+    runs: Vec<String>,
+}
+
+impl Plan {
+    fn new(segmenter: &Segmenter, query: &str) -> Plan {
+        let mut seen = HashSet::new();
+        let words: Vec<String> = molt_khmer::words(segmenter, query)
+            .into_iter()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .filter(|w| seen.insert(w.clone()))
+            .take(MAX_QUERY_WORDS)
+            .collect();
+        // The last word may be half typed, unless the query ends after it.
+        let open_end = query.chars().last().is_some_and(char::is_alphanumeric);
+        let groups = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut group = vec![WordTerm::Word(w.clone())];
+                if is_latin_word(w) {
+                    if let Some(key) = loose_key(w) {
+                        group.push(WordTerm::Loose(key));
+                    }
+                    if open_end && i + 1 == words.len() && w.chars().count() >= 2 {
+                        group.push(WordTerm::Prefix(w.clone()));
+                    }
+                }
+                group
+            })
+            .collect();
+        Plan { text: query.to_string(), words, groups, compact: compact(query), runs: compact_runs(query) }
+    }
+}
+
+/// The query as searched, or why it cannot be: too long (checked first),
+/// control characters (refused; tab and line breaks become spaces), empty.
+pub fn check_query(query: &str, max_bytes: usize) -> Result<String, SearchError> {
+    if query.len() > max_bytes {
+        return Err(SearchError::TooLong { bytes: query.len(), max: max_bytes });
+    }
+    let mut out = String::with_capacity(query.len());
+    for (position, c) in query.chars().enumerate() {
+        match c {
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {
+                return Err(SearchError::ControlCharacter { code: u32::from(c), position })
+            }
+            c => out.push(c),
+        }
+    }
+    let trimmed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if trimmed.is_empty() {
+        return Err(SearchError::Empty);
+    }
+    Ok(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_checked_before_anything_else() {
+        assert!(matches!(check_query("", 10), Err(SearchError::Empty)));
+        assert!(matches!(check_query(" \t\n ", 10), Err(SearchError::Empty)));
+        assert!(matches!(check_query("abcdefghijk", 10), Err(SearchError::TooLong { bytes: 11, max: 10 })));
+        let err = check_query("ab\u{7}c", 10).unwrap_err();
+        assert_eq!(err.to_string(), "the query has a control character (U+0007) at character 2");
+        assert!(matches!(check_query("a\u{9F}", 10), Err(SearchError::ControlCharacter { code: 0x9F, .. })));
+        assert_eq!(check_query(" a\tb\r\nc ", 20).unwrap(), "a b c");
+    }
+
+    #[test]
+    fn fusion_rewards_agreement_and_is_stable() {
+        let fused = fuse(&[("words", vec![3, 1, 2]), ("substring", vec![1]), ("vector", vec![2, 1])]);
+        let order: Vec<i64> = fused.iter().map(|f| f.song_id).collect();
+        assert_eq!(order, [1, 2, 3]);
+        assert_eq!(fused[0].ranks.len(), 3);
+        let top = fused[0].score / (3.0 * rrf_term(0));
+        assert!(top > 0.9 && top < 1.0, "{top}");
+    }
+}

@@ -1,0 +1,91 @@
+//! The query log: one row per user query (redacted by the caller), and for a bug
+//! report its engineering event, written in the same transaction.
+
+use super::catalog::record_event;
+use crate::error::StoreResult;
+use crate::repo::{LoggedQuery, NewQueryLog, QueryLogEntry};
+use molt_core::catalog::Event;
+use rusqlite::{params, Connection};
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) fn append(conn: &Connection, entry: &NewQueryLog) -> StoreResult<LoggedQuery> {
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO query_log (query_redacted, intent, result_count, response_ms, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        )?
+        .query_row(
+            params![
+                entry.query_redacted,
+                entry.intent,
+                count(entry.result_count),
+                count(entry.response_ms),
+                entry.tier
+            ],
+            |r| r.get(0),
+        )?;
+    let event_id = match &entry.event {
+        None => None,
+        Some(event) => {
+            let mut details = event.details.clone();
+            if let Some(map) = details.as_object_mut() {
+                map.insert("query_log_id".into(), id.into());
+            }
+            record_event(conn, &event.actor, &event.kind, None, &details)?;
+            Some(conn.last_insert_rowid())
+        }
+    };
+    Ok(LoggedQuery { id, event_id })
+}
+
+pub(super) fn newest(conn: &Connection, limit: usize) -> StoreResult<Vec<QueryLogEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, query_redacted, intent, result_count, response_ms, tier, created_at
+         FROM query_log ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([count(limit as u64)], |r| {
+        Ok(QueryLogEntry {
+            id: r.get(0)?,
+            query_redacted: r.get(1)?,
+            intent: r.get(2)?,
+            result_count: r.get::<_, i64>(3)?.max(0) as u64,
+            response_ms: r.get::<_, i64>(4)?.max(0) as u64,
+            tier: r.get(5)?,
+            created_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn events_of_kind(conn: &Connection, kind: &str, limit: usize) -> StoreResult<Vec<Event>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor, kind, song_id, details FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![kind, count(limit as u64)], |r| {
+        let details: String = r.get(5)?;
+        Ok(Event {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            kind: r.get(3)?,
+            song_id: r.get(4)?,
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+impl crate::repo::QueryLogStore for super::SqliteStore {
+    fn log_query(&self, entry: NewQueryLog) -> StoreResult<LoggedQuery> {
+        self.write(move |c| append(c, &entry))
+    }
+    fn query_log(&self, limit: usize) -> StoreResult<Vec<QueryLogEntry>> {
+        self.read(|c| newest(c, limit))
+    }
+    fn events_of_kind(&self, kind: &str, limit: usize) -> StoreResult<Vec<Event>> {
+        self.read(|c| events_of_kind(c, kind, limit))
+    }
+}

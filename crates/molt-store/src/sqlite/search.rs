@@ -1,0 +1,405 @@
+//! The song search index (migration `20261121000006_search`): FTS5 word and
+//! trigram tables, passage vectors, and the outbox the triggers fill.
+//!
+//! Queries never carry user text into FTS5 syntax: every term is quoted here
+//! (double quotes, inner quotes doubled), the expression is built from those
+//! quoted terms and fixed operators only, and it is bound as a parameter.
+
+use super::catalog::get_song;
+use super::lyrics;
+use crate::error::StoreResult;
+use molt_core::search::{
+    LineVector, PendingSong, RankedSong, SearchEntry, SearchSource, SubstringTerm, WordTerm, WordsQuery,
+};
+use molt_core::SongStatus;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+
+/// Column weights for BM25 on `search_words` (title, romanized, artist, lyrics, loose):
+/// a title match outweighs a lyric match.
+const WORD_WEIGHTS: &str = "10.0, 6.0, 4.0, 1.0, 2.0";
+/// Column weights for BM25 on `search_trigrams` (title, artist, lyrics, loose).
+const TRIGRAM_WEIGHTS: &str = "10.0, 4.0, 1.0, 3.0";
+
+pub fn pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingSong>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT song_id, reason, generation, queued_at FROM search_pending ORDER BY generation, song_id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(PendingSong { song_id: r.get(0)?, reason: r.get(1)?, generation: r.get(2)?, queued_at: r.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn pending_count(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.prepare_cached("SELECT count(*) FROM search_pending")?.query_row([], |r| r.get(0))?)
+}
+
+/// The song, every spelling of its artist's name, and its newest lyrics.
+pub fn source(conn: &Connection, song_id: i64) -> StoreResult<Option<SearchSource>> {
+    let Some(song) = get_song(conn, song_id)? else { return Ok(None) };
+    let mut stmt =
+        conn.prepare_cached("SELECT alias FROM artist_aliases WHERE artist_id = ?1 ORDER BY id")?;
+    let aliases = stmt.query_map([song.artist.id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let lyrics = lyrics::get(conn, song_id, None)?;
+    Ok(Some(SearchSource { song, aliases, lyrics }))
+}
+
+fn delete_rows(conn: &Connection, song_id: i64) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM search_words WHERE rowid = ?1")?.execute([song_id])?;
+    conn.prepare_cached("DELETE FROM search_trigrams WHERE rowid = ?1")?.execute([song_id])?;
+    conn.prepare_cached("DELETE FROM search_lines WHERE song_id = ?1")?.execute([song_id])?;
+    Ok(())
+}
+
+/// Clears the outbox row of `song_id` if it is still at `generation`.
+fn clear_pending(conn: &Connection, song_id: i64, generation: Option<i64>) -> StoreResult<bool> {
+    let Some(generation) = generation else { return Ok(false) };
+    let n = conn
+        .prepare_cached("DELETE FROM search_pending WHERE song_id = ?1 AND generation = ?2")?
+        .execute(params![song_id, generation])?;
+    Ok(n > 0)
+}
+
+/// Replaces the song's index rows and clears its outbox row (at `generation`).
+/// A song that no longer exists has its rows removed instead.
+pub fn put(conn: &Connection, entry: &SearchEntry, generation: Option<i64>) -> StoreResult<bool> {
+    let id = entry.song_id;
+    delete_rows(conn, id)?;
+    if !conn.prepare_cached("SELECT 1 FROM songs WHERE id = ?1")?.exists([id])? {
+        return clear_pending(conn, id, generation);
+    }
+    let w = &entry.words;
+    conn.prepare_cached(
+        "INSERT INTO search_words (rowid, title, romanized, artist, lyrics, loose) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, w.title, w.romanized, w.artist, w.lyrics, w.loose])?;
+    let t = &entry.trigrams;
+    conn.prepare_cached(
+        "INSERT INTO search_trigrams (rowid, title, artist, lyrics, loose) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, t.title, t.artist, t.lyrics, t.loose])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO search_lines (song_id, line_no, text, model, embedding) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for line in &entry.lines {
+        let model = line.vector.as_ref().map(|v| v.model.as_str());
+        let blob = line.vector.as_ref().map(|v| molt_vector::encode(&v.embedding));
+        insert.execute(params![id, line.line_no, line.text, model, blob])?;
+    }
+    clear_pending(conn, id, generation)
+}
+
+/// Removes a song's index rows and clears its outbox row (at `generation`).
+pub fn remove(conn: &Connection, song_id: i64, generation: Option<i64>) -> StoreResult<bool> {
+    delete_rows(conn, song_id)?;
+    clear_pending(conn, song_id, generation)
+}
+
+fn next_generation(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("UPDATE search_state SET generation = generation + 1 RETURNING generation")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Queues every song (a full rebuild). Returns how many.
+pub fn queue_all(conn: &Connection, reason: &str) -> StoreResult<usize> {
+    let generation = next_generation(conn)?;
+    conn.prepare_cached("DELETE FROM search_pending")?.execute([])?;
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO search_pending (song_id, reason, generation) SELECT id, ?1, ?2 FROM songs ORDER BY id",
+        )?
+        .execute(params![reason, generation])?;
+    Ok(n)
+}
+
+/// Queues songs that have a passage without a vector from `model` (indexed
+/// while no model was available, or with another one). Returns how many.
+pub fn queue_missing_vectors(conn: &Connection, model: &str) -> StoreResult<usize> {
+    let generation = next_generation(conn)?;
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO search_pending (song_id, reason, generation)
+             SELECT DISTINCT l.song_id, 'search.vectors_missing', ?2 FROM search_lines l
+             WHERE (l.model IS NULL OR l.model <> ?1)
+               AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.song_id = l.song_id)",
+        )?
+        .execute(params![model, generation])?;
+    Ok(n)
+}
+
+/// A term as an FTS5 string: in double quotes, inner quotes doubled, control
+/// characters dropped. `None` when nothing searchable is left.
+fn quote(term: &str) -> Option<String> {
+    let clean: String = term.chars().filter(|c| !c.is_control()).collect();
+    if !clean.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    Some(format!("\"{}\"", clean.replace('"', "\"\"")))
+}
+
+/// The FTS5 expression for a word query, from quoted terms and fixed operators.
+pub fn words_expression(query: &WordsQuery) -> Option<String> {
+    let groups: Vec<String> = query
+        .groups
+        .iter()
+        .filter_map(|group| {
+            let alternatives: Vec<String> = group
+                .iter()
+                .filter_map(|term| match term {
+                    WordTerm::Word(w) => quote(w),
+                    WordTerm::Prefix(w) => quote(w).map(|q| format!("{q}*")),
+                    WordTerm::Loose(k) => quote(k).map(|q| format!("loose : {q}")),
+                })
+                .collect();
+            (!alternatives.is_empty()).then(|| format!("({})", alternatives.join(" OR ")))
+        })
+        .collect();
+    (!groups.is_empty()).then(|| groups.join(if query.require_all { " AND " } else { " OR " }))
+}
+
+/// The FTS5 expression for substrings: for every group one of its
+/// alternatives (each at least 3 characters: shorter ones cannot be answered
+/// by trigrams and are dropped).
+pub fn trigram_expression(groups: &[Vec<SubstringTerm>]) -> Option<String> {
+    let long = |t: &str| t.chars().filter(|c| !c.is_control()).count() >= 3;
+    let groups: Vec<String> = groups
+        .iter()
+        .filter_map(|group| {
+            let alternatives: Vec<String> = group
+                .iter()
+                .filter_map(|term| match term {
+                    SubstringTerm::Text(t) if long(t) => {
+                        quote(t).map(|q| format!("{{title artist lyrics}} : {q}"))
+                    }
+                    SubstringTerm::Loose(t) if long(t) => quote(t).map(|q| format!("loose : {q}")),
+                    _ => None,
+                })
+                .collect();
+            (!alternatives.is_empty()).then(|| format!("({})", alternatives.join(" OR ")))
+        })
+        .collect();
+    (!groups.is_empty()).then(|| groups.join(" AND "))
+}
+
+fn published(published_only: bool) -> Option<&'static str> {
+    published_only.then_some(SongStatus::Published.as_str())
+}
+
+fn ranked(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<RankedSong>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| Ok(RankedSong { song_id: r.get(0)?, score: r.get(1)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn words(conn: &Connection, query: &WordsQuery) -> StoreResult<Vec<RankedSong>> {
+    let Some(expression) = words_expression(query) else { return Ok(Vec::new()) };
+    let sql = format!(
+        "SELECT search_words.rowid, bm25(search_words, {WORD_WEIGHTS}) AS score
+         FROM search_words JOIN songs s ON s.id = search_words.rowid
+         WHERE search_words MATCH ?1 AND (?2 IS NULL OR s.status = ?2)
+         ORDER BY score, search_words.rowid LIMIT ?3"
+    );
+    ranked(conn, &sql, params![expression, published(query.published_only), query.limit as i64])
+}
+
+pub fn trigrams(
+    conn: &Connection,
+    groups: &[Vec<SubstringTerm>],
+    published_only: bool,
+    limit: usize,
+) -> StoreResult<Vec<RankedSong>> {
+    let Some(expression) = trigram_expression(groups) else { return Ok(Vec::new()) };
+    let sql = format!(
+        "SELECT search_trigrams.rowid, bm25(search_trigrams, {TRIGRAM_WEIGHTS}) AS score
+         FROM search_trigrams JOIN songs s ON s.id = search_trigrams.rowid
+         WHERE search_trigrams MATCH ?1 AND (?2 IS NULL OR s.status = ?2)
+         ORDER BY score, search_trigrams.rowid LIMIT ?3"
+    );
+    ranked(conn, &sql, params![expression, published(published_only), limit as i64])
+}
+
+/// `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE '\'`.
+fn like_pattern(fragment: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in fragment.chars().filter(|c| !c.is_control()) {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Songs whose substring text contains `fragment` (for queries of 1–2
+/// characters, which a trigram index cannot answer): title matches first,
+/// then artist, then lyrics. The unary `+` keeps SQLite from handing the LIKE
+/// to FTS5, whose trigram index answers patterns under 3 characters with no
+/// rows; a plain scan of the table answers them right.
+pub fn like(
+    conn: &Connection,
+    fragment: &str,
+    published_only: bool,
+    limit: usize,
+) -> StoreResult<Vec<RankedSong>> {
+    if fragment.chars().all(char::is_control) {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT t.rowid,
+                CASE WHEN +t.title LIKE ?1 ESCAPE '\\' THEN 0.0
+                     WHEN +t.artist LIKE ?1 ESCAPE '\\' THEN 1.0 ELSE 2.0 END AS score
+         FROM search_trigrams t JOIN songs s ON s.id = t.rowid
+         WHERE (+t.title LIKE ?1 ESCAPE '\\' OR +t.artist LIKE ?1 ESCAPE '\\' OR +t.lyrics LIKE ?1 ESCAPE '\\')
+           AND (?2 IS NULL OR s.status = ?2)
+         ORDER BY score, t.rowid LIMIT ?3";
+    ranked(conn, sql, params![like_pattern(fragment), published(published_only), limit as i64])
+}
+
+/// Every passage embedded with `model`, in id order.
+pub fn line_vectors(conn: &Connection, model: &str) -> StoreResult<Vec<LineVector>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, song_id, line_no, text, embedding FROM search_lines WHERE model = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([model], |r| {
+        let blob: Vec<u8> = r.get(4)?;
+        let embedding = molt_vector::decode(&blob, blob.len() / 4).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Blob, e.into())
+        })?;
+        Ok(LineVector { id: r.get(0)?, song_id: r.get(1)?, line_no: r.get(2)?, text: r.get(3)?, embedding })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Changes whenever a passage is added or removed: (count, highest id ever used).
+pub fn lines_fingerprint(conn: &Connection) -> StoreResult<(i64, i64)> {
+    let count: i64 = conn.prepare_cached("SELECT count(*) FROM search_lines")?.query_row([], |r| r.get(0))?;
+    let max: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'search_lines'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok((count, max.unwrap_or(0)))
+}
+
+/// The status of each of `ids` that is a song.
+pub fn statuses(conn: &Connection, ids: &[i64]) -> StoreResult<HashMap<i64, SongStatus>> {
+    let list = serde_json::Value::from(ids.to_vec()).to_string();
+    let mut stmt =
+        conn.prepare_cached("SELECT id, status FROM songs WHERE id IN (SELECT value FROM json_each(?1))")?;
+    let rows = stmt.query_map([list], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, status) = row?;
+        let status = status.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
+        })?;
+        out.insert(id, status);
+    }
+    Ok(out)
+}
+
+/// Merges the FTS5 b-trees after a full rebuild.
+pub fn optimize(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "INSERT INTO search_words (search_words) VALUES ('optimize');
+         INSERT INTO search_trigrams (search_trigrams) VALUES ('optimize');",
+    )?;
+    Ok(())
+}
+
+impl crate::repo::SearchStore for super::SqliteStore {
+    fn search_pending(&self, limit: usize) -> StoreResult<Vec<PendingSong>> {
+        self.read(|c| pending(c, limit))
+    }
+    fn search_pending_count(&self) -> StoreResult<i64> {
+        self.read(pending_count)
+    }
+    fn search_source(&self, song_id: i64) -> StoreResult<Option<SearchSource>> {
+        self.read(|c| source(c, song_id))
+    }
+    fn search_put(&self, entry: SearchEntry, generation: Option<i64>) -> StoreResult<bool> {
+        self.write(move |c| put(c, &entry, generation))
+    }
+    fn search_remove(&self, song_id: i64, generation: Option<i64>) -> StoreResult<bool> {
+        self.write(move |c| remove(c, song_id, generation))
+    }
+    fn search_queue_all(&self, reason: &str) -> StoreResult<usize> {
+        let reason = reason.to_string();
+        self.write(move |c| queue_all(c, &reason))
+    }
+    fn search_queue_missing_vectors(&self, model: &str) -> StoreResult<usize> {
+        let model = model.to_string();
+        self.write(move |c| queue_missing_vectors(c, &model))
+    }
+    fn search_optimize(&self) -> StoreResult<()> {
+        self.write(optimize)
+    }
+    fn search_words(&self, query: &WordsQuery) -> StoreResult<Vec<RankedSong>> {
+        self.read(|c| words(c, query))
+    }
+    fn search_trigrams(
+        &self,
+        groups: &[Vec<SubstringTerm>],
+        published_only: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<RankedSong>> {
+        self.read(|c| trigrams(c, groups, published_only, limit))
+    }
+    fn search_like(
+        &self,
+        fragment: &str,
+        published_only: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<RankedSong>> {
+        self.read(|c| like(c, fragment, published_only, limit))
+    }
+    fn search_line_vectors(&self, model: &str) -> StoreResult<Vec<LineVector>> {
+        self.read(|c| line_vectors(c, model))
+    }
+    fn search_lines_fingerprint(&self) -> StoreResult<(i64, i64)> {
+        self.read(lines_fingerprint)
+    }
+    fn song_statuses(&self, ids: &[i64]) -> StoreResult<HashMap<i64, SongStatus>> {
+        self.read(|c| statuses(c, ids))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(groups: Vec<Vec<WordTerm>>, require_all: bool) -> WordsQuery {
+        WordsQuery { groups, require_all, published_only: true, limit: 10 }
+    }
+
+    #[test]
+    fn terms_are_quoted_and_never_carry_syntax() {
+        let query = q(
+            vec![
+                vec![WordTerm::Word("a\"b".into()), WordTerm::Loose("ab".into())],
+                vec![WordTerm::Prefix("near".into())],
+                vec![WordTerm::Word("*".into()), WordTerm::Word("(".into())],
+            ],
+            true,
+        );
+        assert_eq!(words_expression(&query).unwrap(), r#"("a""b" OR loose : "ab") AND ("near"*)"#);
+        assert_eq!(words_expression(&q(vec![vec![WordTerm::Word("-".into())]], false)), None);
+        let text = |t: &str| SubstringTerm::Text(t.into());
+        assert_eq!(
+            trigram_expression(&[
+                vec![text("ab")],
+                vec![text("ខ្ញុំ\u{7}")],
+                vec![text("x\"y"), SubstringTerm::Loose("kay".into())]
+            ])
+            .unwrap(),
+            r#"({title artist lyrics} : "ខ្ញុំ") AND ({title artist lyrics} : "x""y" OR loose : "kay")"#
+        );
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a%"), "%a\\%%");
+        assert_eq!(like_pattern("_\\"), "%\\_\\\\%");
+    }
+}

@@ -1,0 +1,178 @@
+//! `molt query "…"` and `molt search reindex`: song search from the command line.
+
+use super::{open_store, segmenter};
+use crate::cli::{QueryArgs, SearchCommand};
+use crate::output::{emit, CliError, CliResult};
+use crate::studio::embedder;
+use molt_core::Config;
+use molt_search::{Requester, SearchError, SearchResponse, SearchService, SearchSettings, Tier};
+use molt_store::SqliteStore;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where to say that search runs without vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A note on stderr (text output).
+    Stderr,
+    /// A warning in the log (`molt serve`).
+    Log,
+    /// Nowhere (`--json`: stderr is for the error object).
+    Quiet,
+}
+
+/// The search service over `store`, with the configured embedding model when
+/// its file is there (loaded on first use), else without vectors.
+pub fn service(config: &Config, store: &SqliteStore, notice: Notice) -> CliResult<Arc<SearchService>> {
+    let path = config.embedding_model_path();
+    let model = if path.is_file() {
+        Some(embedder(config))
+    } else {
+        let why = format!("the embedding model {} is missing (scripts/setup.sh installs it)", path.display());
+        match notice {
+            Notice::Stderr => eprintln!("note: searching without vectors: {why}"),
+            Notice::Log => tracing::warn!("search without vectors: {why}"),
+            Notice::Quiet => {}
+        }
+        None
+    };
+    Ok(Arc::new(SearchService::new(
+        Arc::new(store.clone()),
+        model,
+        Arc::new(segmenter(config)?),
+        SearchSettings::from_config(&config.search),
+    )))
+}
+
+/// How often `molt serve` works through the search outbox (queries also do,
+/// before they run).
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the search index current in the background (`molt serve`): a pass
+/// over the outbox now, then every [`INDEX_EVERY`], until the process ends.
+pub fn spawn_indexer(search: Arc<SearchService>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(INDEX_EVERY);
+        loop {
+            every.tick().await;
+            let search = search.clone();
+            match tokio::task::spawn_blocking(move || search.process_pending()).await {
+                Ok(Ok(report)) if report.indexed + report.removed > 0 => {
+                    tracing::info!(indexed = report.indexed, removed = report.removed, "search index updated")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "search indexing failed; retrying later"),
+                Err(e) => tracing::warn!(error = %e, "search indexing task failed"),
+            }
+        }
+    });
+}
+
+/// A search error as the CLI reports it (exit 1).
+pub fn search_error(e: SearchError) -> CliError {
+    match e {
+        SearchError::Store(e) => e.into(),
+        other => CliError::new(other.code(), other.to_string()),
+    }
+}
+
+pub async fn query(config: &Config, args: QueryArgs, json: bool) -> CliResult {
+    let tier: Tier = args.tier.parse().map_err(|e: String| CliError::new("invalid_tier", e))?;
+    let bytes = os_bytes(&args.query);
+    let store = open_store(config).await?;
+    let search = service(config, &store, if json { Notice::Quiet } else { Notice::Stderr })?;
+    let limit = args.limit;
+    let response = tokio::task::spawn_blocking(move || {
+        // The CLI runs with the data directory's own authority: never rate-limited.
+        search.search_bytes(&Requester::new(tier, None), &bytes, limit)
+    })
+    .await
+    .map_err(|e| CliError::new("runtime", e.to_string()))?
+    .map_err(search_error)?;
+    emit(json, &response, render);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    s.as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    s.to_string_lossy().into_owned().into_bytes()
+}
+
+fn render(response: &SearchResponse) -> String {
+    if response.results.is_empty() {
+        return format!("no songs match `{}` ({} ms)", response.query, response.response_time_ms);
+    }
+    let mut out: Vec<String> = response
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let status = r.status.map(|s| format!(", {s}")).unwrap_or_default();
+            format!(
+                "{}. {} — {}  [song {}{status}, score {:.2}, {}]\n   {}",
+                i + 1,
+                r.title,
+                r.artist,
+                r.song_id,
+                r.match_score,
+                r.matched.join("+"),
+                r.snippet
+            )
+        })
+        .collect();
+    out.push(format!("{} song(s) in {} ms", response.results.len(), response.response_time_ms));
+    out.join("\n")
+}
+
+pub async fn run(config: &Config, command: SearchCommand, json: bool) -> CliResult {
+    match command {
+        SearchCommand::Reindex => reindex(config, json).await,
+    }
+}
+
+async fn reindex(config: &Config, json: bool) -> CliResult {
+    let store = open_store(config).await?;
+    let search = service(config, &store, if json { Notice::Quiet } else { Notice::Stderr })?;
+    let started = Instant::now();
+    let report = tokio::task::spawn_blocking(move || {
+        search.reindex(&|done, total| {
+            eprint!("\rindexing songs: {done}/{total}");
+            let _ = std::io::stderr().flush();
+        })
+    })
+    .await
+    .map_err(|e| CliError::new("runtime", e.to_string()))?
+    .map_err(search_error)?;
+    if report.indexed + report.removed > 0 {
+        eprintln!();
+    }
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let shown = serde_json::json!({
+        "indexed": report.indexed,
+        "removed": report.removed,
+        "passages": report.passages,
+        "vectors": report.vectors,
+        "vectors_unavailable": report.vectors_unavailable,
+        "elapsed_ms": elapsed_ms,
+    });
+    emit(json, &shown, |_| {
+        let vectors = match &report.vectors_unavailable {
+            Some(why) if report.vectors == 0 => format!("no vectors ({why})"),
+            _ => format!("{} with vectors", report.vectors),
+        };
+        format!(
+            "reindexed {} song(s): {} passage(s), {vectors} ({:.1} s)",
+            report.indexed,
+            report.passages,
+            elapsed_ms as f64 / 1000.0
+        )
+    });
+    Ok(())
+}
