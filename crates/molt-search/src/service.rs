@@ -36,6 +36,7 @@
 //!    else the first line.
 
 use crate::indexer::{IndexReport, Indexer};
+use crate::intent::IntentClassifier;
 use crate::ratelimit::{Clock, RateLimiter, RateLimits, SystemClock};
 use crate::snippet::{self, display_line, find_compact, find_words, Snippet};
 use crate::text::{compact, compact_runs, is_latin_word, loose_key};
@@ -46,7 +47,7 @@ use molt_core::config::SearchConfig;
 use molt_core::search::{SearchSource, SubstringTerm, WordTerm, WordsQuery};
 use molt_core::SongStatus;
 use molt_khmer::Segmenter;
-use molt_store::{SearchStore, StoreError};
+use molt_store::{QueryLogStore, SearchStore, StoreError};
 use molt_vector::{rrf_term, Embedder, Role};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -75,6 +76,7 @@ pub enum SearchError {
     TooLong { bytes: usize, max: usize },
     #[error("the query is not valid UTF-8 (bad byte at offset {offset})")]
     InvalidUtf8 { offset: usize },
+    /// `position` counts characters from 1.
     #[error("the query has a control character (U+{code:04X}) at character {position}")]
     ControlCharacter { code: u32, position: usize },
     #[error("too many searches; retry after {retry_after_secs} s")]
@@ -188,6 +190,8 @@ pub struct SearchService {
     processing: Mutex<()>,
     /// Songs indexed without the model were queued again once it loaded.
     vectors_checked: AtomicBool,
+    /// Where every query is logged, redacted, with its intent (None: not logged).
+    query_log: Option<(Arc<dyn QueryLogStore>, IntentClassifier)>,
 }
 
 impl SearchService {
@@ -208,6 +212,26 @@ impl SearchService {
             settings,
             processing: Mutex::new(()),
             vectors_checked: AtomicBool::new(false),
+            query_log: None,
+        }
+    }
+
+    /// The same service logging every query to `log`: redacted, with its
+    /// intent (rules only: a model call per query would cost more than the search).
+    pub fn with_query_log(mut self, log: Arc<dyn QueryLogStore>) -> SearchService {
+        let classifier = IntentClassifier::with_segmenter(self.segmenter.clone(), None)
+            .expect("a classifier without a model cannot fail to build");
+        self.query_log = Some((log, classifier));
+        self
+    }
+
+    /// Logs a served query; a failure to log is reported, never the query's failure.
+    fn log(&self, who: &Requester, query: &str, results: usize, response_ms: u64) {
+        let Some((log, classifier)) = &self.query_log else { return };
+        let intent = classifier.classify(query).intent;
+        if let Err(e) = crate::redact::log_query(log.as_ref(), query, intent, results, response_ms, who.tier)
+        {
+            tracing::warn!(error = %e, "search: the query could not be logged");
         }
     }
 
@@ -338,6 +362,7 @@ impl SearchService {
             query_chars = query.chars().count(),
             "search"
         );
+        self.log(who, query, results.len(), response_time_ms);
         Ok(SearchResponse { query: query.to_string(), results, response_time_ms })
     }
 
@@ -639,11 +664,11 @@ pub fn check_query(query: &str, max_bytes: usize) -> Result<String, SearchError>
         return Err(SearchError::TooLong { bytes: query.len(), max: max_bytes });
     }
     let mut out = String::with_capacity(query.len());
-    for (position, c) in query.chars().enumerate() {
+    for (index, c) in query.chars().enumerate() {
         match c {
             '\t' | '\n' | '\r' => out.push(' '),
             c if c.is_control() => {
-                return Err(SearchError::ControlCharacter { code: u32::from(c), position })
+                return Err(SearchError::ControlCharacter { code: u32::from(c), position: index + 1 });
             }
             c => out.push(c),
         }
@@ -665,7 +690,7 @@ mod tests {
         assert!(matches!(check_query(" \t\n ", 10), Err(SearchError::Empty)));
         assert!(matches!(check_query("abcdefghijk", 10), Err(SearchError::TooLong { bytes: 11, max: 10 })));
         let err = check_query("ab\u{7}c", 10).unwrap_err();
-        assert_eq!(err.to_string(), "the query has a control character (U+0007) at character 2");
+        assert_eq!(err.to_string(), "the query has a control character (U+0007) at character 3");
         assert!(matches!(check_query("a\u{9F}", 10), Err(SearchError::ControlCharacter { code: 0x9F, .. })));
         assert_eq!(check_query(" a\tb\r\nc ", 20).unwrap(), "a b c");
     }

@@ -9,7 +9,7 @@ use molt_core::validate::SongInput;
 use molt_core::SongStatus;
 use molt_khmer::Segmenter;
 use molt_search::{Requester, SearchError, SearchResponse, SearchService, SearchSettings, Tier};
-use molt_store::{Database, SearchStore, SqliteStore, StoreOptions};
+use molt_store::{Database, QueryLogStore, SearchStore, SqliteStore, StoreOptions};
 use molt_vector::Embedder;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -308,8 +308,8 @@ async fn hostile_queries_are_answered_or_refused_precisely_never_an_error_inside
     assert!(err.is_invalid_query());
     assert!(started.elapsed() < Duration::from_secs(5));
     let err = search("ចម្ប៉ា\u{0}").unwrap_err();
-    assert_eq!(err.to_string(), "the query has a control character (U+0000) at character 6");
-    assert!(matches!(search("a\u{1b}[31m"), Err(SearchError::ControlCharacter { code: 0x1b, position: 1 })));
+    assert_eq!(err.to_string(), "the query has a control character (U+0000) at character 7");
+    assert!(matches!(search("a\u{1b}[31m"), Err(SearchError::ControlCharacter { code: 0x1b, position: 2 })));
     assert_eq!(search("ចម្ប៉ា\tបាត់ដំបង\r\n").unwrap().query, "ចម្ប៉ា បាត់ដំបង");
     let err = studio.service.search_bytes(&anonymous, b"champa \xff\xfe", None).unwrap_err();
     assert_eq!(err.to_string(), "the query is not valid UTF-8 (bad byte at offset 7)");
@@ -457,4 +457,28 @@ async fn rate_limits_are_per_key_and_per_tier() {
     for _ in 0..10 {
         assert!(service.search(&Requester::new(Tier::Anonymous, None), "x", None).is_ok());
     }
+}
+
+#[tokio::test]
+async fn every_served_query_is_logged_redacted_with_its_intent_tier_and_count() {
+    let (mut studio, ids) = catalogue(false).await;
+    studio.service = service(&studio.store, false).with_query_log(Arc::new(studio.store.clone()));
+    let found = studio.ids(Tier::Free, "ចម្ប៉ា");
+    assert_eq!(found.first(), Some(&ids[0]));
+    studio.search(Tier::Staff, "champa from dara@example.org +855 12 345 678");
+    let log = studio.store.query_log(10).unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    let (newest, first) = (&log[0], &log[1]);
+    assert_eq!((first.tier.as_str(), first.result_count as usize), ("free", found.len()));
+    assert_eq!(first.query_redacted, "ចម្ប៉ា");
+    assert_eq!(newest.tier, "staff");
+    assert!(
+        newest.query_redacted.contains("[email]")
+            && newest.query_redacted.contains("[phone]")
+            && !newest.query_redacted.contains("dara@")
+            && !newest.query_redacted.contains("345"),
+        "{}",
+        newest.query_redacted
+    );
+    assert!(!newest.intent.is_empty());
 }

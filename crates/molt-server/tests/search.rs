@@ -241,7 +241,7 @@ async fn bad_queries_are_refused_precisely_and_syntax_is_plain_text() {
         (
             "/api/v1/search?q=ab%07",
             "control_character",
-            "the query has a control character (U+0007) at character 2",
+            "the query has a control character (U+0007) at character 3",
         ),
         ("/api/v1/search?q=a&limit=many", "invalid_limit", "limit must be a whole number of results"),
     ] {

@@ -67,7 +67,7 @@ fn bad_queries_exit_1_with_a_precise_message() {
     for (query, message) in [
         ("", "empty query"),
         ("  ", "empty query"),
-        ("a\u{7}b", "the query has a control character (U+0007) at character 1"),
+        ("a\u{7}b", "the query has a control character (U+0007) at character 2"),
     ] {
         let out = studio.run(["query", query]);
         assert_eq!(out.status.code(), Some(1), "{query:?}");

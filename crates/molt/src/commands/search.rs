@@ -37,12 +37,13 @@ pub fn service(config: &Config, store: &SqliteStore, notice: Notice) -> CliResul
         }
         None
     };
-    Ok(Arc::new(SearchService::new(
+    let service = SearchService::new(
         Arc::new(store.clone()),
         model,
         Arc::new(segmenter(config)?),
         SearchSettings::from_config(&config.search),
-    )))
+    );
+    Ok(Arc::new(service.with_query_log(Arc::new(store.clone()))))
 }
 
 /// How often `molt serve` works through the search outbox (queries also do,
