@@ -21,9 +21,11 @@ pub mod indexer;
 pub mod ratelimit;
 pub mod service;
 pub mod snippet;
+pub mod suggest;
 pub mod text;
 pub mod tier;
 pub mod vectors;
 
 pub use service::{Requester, SearchError, SearchResponse, SearchResult, SearchService, SearchSettings};
+pub use suggest::{Suggestion, SuggestionKind};
 pub use tier::Tier;

@@ -39,6 +39,7 @@ use crate::indexer::{IndexReport, Indexer};
 use crate::intent::IntentClassifier;
 use crate::ratelimit::{Clock, RateLimiter, RateLimits, SystemClock};
 use crate::snippet::{self, display_line, find_compact, find_words, Snippet};
+use crate::suggest::{edit_distance, loose_phrase, max_edits, Suggestion, SuggestionKind, PER_KIND};
 use crate::text::{compact, compact_runs, is_latin_word, loose_key};
 use crate::tier::Tier;
 use crate::vectors::{SongHit, VectorCache};
@@ -67,6 +68,8 @@ const RANKING_DEPTH: usize = 100;
 /// of the best song's: e5 scores unrelated text 0.75–0.85, so only the
 /// distance from the best says something.
 const VECTOR_MARGIN: f32 = 0.04;
+/// Indexed songs (newest first) a "no results" query is compared with for suggestions.
+const SUGGESTION_SCAN: usize = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -131,6 +134,9 @@ pub struct SearchResponse {
     pub query: String,
     pub results: Vec<SearchResult>,
     pub response_time_ms: u64,
+    /// Only when there are no results ([`crate::suggest`]); absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -354,6 +360,8 @@ impl SearchService {
             let snippet = self.snippet(&plan, &source, &matched, nearest.get(&song.song_id).copied());
             results.push(result(who.tier, source, song.score / best, matched, snippet));
         }
+        let suggestions =
+            if results.is_empty() { self.suggestions(&plan, published_only)? } else { Vec::new() };
         let response_time_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(
             tier = who.tier.as_str(),
@@ -363,10 +371,21 @@ impl SearchService {
             "search"
         );
         self.log(who, query, results.len(), response_time_ms);
-        Ok(SearchResponse { query: query.to_string(), results, response_time_ms })
+        Ok(SearchResponse { query: query.to_string(), results, response_time_ms, suggestions })
     }
 
     fn rank_words(&self, plan: &Plan, published_only: bool, depth: usize) -> Result<Vec<i64>, SearchError> {
+        self.rank_some_words(plan, published_only, depth, plan.groups.len().div_ceil(2))
+    }
+
+    /// Songs with every word, or when none has them all, with at least `needed` of them.
+    fn rank_some_words(
+        &self,
+        plan: &Plan,
+        published_only: bool,
+        depth: usize,
+        needed: usize,
+    ) -> Result<Vec<i64>, SearchError> {
         if plan.groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -387,7 +406,6 @@ impl SearchService {
                 *count.entry(r.song_id).or_default() += 1;
             }
         }
-        let needed = plan.groups.len().div_ceil(2);
         let mut kept: Vec<(usize, usize, i64)> = any
             .iter()
             .enumerate()
@@ -398,6 +416,91 @@ impl SearchService {
             .collect();
         kept.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         Ok(kept.into_iter().map(|(_, _, id)| id).collect())
+    }
+
+    /// What to offer when nothing matched ([`crate::suggest`]).
+    fn suggestions(&self, plan: &Plan, published_only: bool) -> Result<Vec<Suggestion>, SearchError> {
+        let songs = self.store.search_indexed_songs(published_only, SUGGESTION_SCAN)?;
+        let mut out: Vec<Suggestion> = Vec::new();
+        // Spelling and romanisation variants, closest first.
+        let mut variants: Vec<(usize, Suggestion)> = Vec::new();
+        let mut consider = |distance: usize, max: usize, text: &str, kind, song_id| {
+            if distance <= max && !variants.iter().any(|(_, s)| s.song_id == Some(song_id)) {
+                variants
+                    .push((distance, Suggestion { text: text.to_string(), kind, song_id: Some(song_id) }));
+            } else if let Some(v) =
+                variants.iter_mut().find(|(d, s)| s.song_id == Some(song_id) && distance < *d)
+            {
+                *v = (distance, Suggestion { text: text.to_string(), kind, song_id: Some(song_id) });
+            }
+        };
+        if molt_khmer::has_khmer(&plan.text) {
+            let max = max_edits(&plan.compact);
+            for song in &songs {
+                let distance = edit_distance(&plan.compact, &compact(&song.title));
+                consider(distance, max, &song.title, SuggestionKind::Spelling, song.id);
+            }
+        } else {
+            let key = loose_phrase(&plan.text);
+            let max = max_edits(&key);
+            for song in &songs {
+                let romanized = molt_khmer::romanize_name(&self.segmenter, &song.title);
+                let names = [
+                    (song.title_latin.as_deref(), SuggestionKind::Spelling),
+                    (Some(romanized.as_str()), SuggestionKind::Romanisation),
+                    (song.artist.name_latin.as_deref(), SuggestionKind::Spelling),
+                ];
+                for (name, kind) in names {
+                    let Some(name) = name.filter(|n| !n.trim().is_empty()) else { continue };
+                    consider(edit_distance(&key, &loose_phrase(name)), max, name, kind, song.id);
+                }
+            }
+        }
+        variants.sort_by_key(|(d, _)| *d);
+        out.extend(variants.into_iter().take(PER_KIND).map(|(_, s)| s));
+        if molt_khmer::has_khmer(&plan.text) {
+            let romanized = molt_khmer::romanize_with(&self.segmenter, &plan.text);
+            let romanized = romanized.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !romanized.is_empty() && romanized != plan.text {
+                let as_latin = Plan::new(&self.segmenter, &romanized);
+                if let Some(&id) = self.rank_words(&as_latin, published_only, 1)?.first() {
+                    out.push(Suggestion {
+                        text: romanized,
+                        kind: SuggestionKind::Romanisation,
+                        song_id: Some(id),
+                    });
+                }
+            }
+        }
+        // Near matches: songs with at least one of the words.
+        let by_id: HashMap<i64, &molt_core::catalog::Song> = songs.iter().map(|s| (s.id, s)).collect();
+        let near = self.rank_some_words(plan, published_only, RANKING_DEPTH, 1)?;
+        let mut added = 0;
+        for id in near {
+            if added == PER_KIND {
+                break;
+            }
+            let Some(song) = by_id.get(&id) else { continue };
+            if out.iter().any(|s| s.song_id == Some(id)) {
+                continue;
+            }
+            out.push(Suggestion {
+                text: song.title.clone(),
+                kind: SuggestionKind::NearMatch,
+                song_id: Some(id),
+            });
+            added += 1;
+        }
+        // Popular: the newest published songs (the query log records no songs).
+        let popular = songs
+            .iter()
+            .filter(|s| s.status == SongStatus::Published)
+            .filter(|s| !out.iter().any(|o| o.song_id == Some(s.id)))
+            .take(PER_KIND)
+            .map(|s| Suggestion { text: s.title.clone(), kind: SuggestionKind::Popular, song_id: Some(s.id) })
+            .collect::<Vec<_>>();
+        out.extend(popular);
+        Ok(out)
     }
 
     fn rank_substrings(

@@ -482,3 +482,47 @@ async fn every_served_query_is_logged_redacted_with_its_intent_tier_and_count() 
     );
     assert!(!newest.intent.is_empty());
 }
+
+#[tokio::test]
+async fn a_search_that_finds_nothing_suggests_variants_near_matches_and_popular_songs() {
+    use molt_search::SuggestionKind::*;
+    let (mut studio, [champa, _, dance, rain, secret]) = catalogue(false).await;
+    let shadow = Song {
+        title: "ស្រមោល", title_latin: None, artist: "Test", lyrics: "ពន្លឺថ្ងៃ", published: true
+    };
+    let shadow = studio.add(&shadow).await;
+    let kinds = |r: &SearchResponse, kind| -> Vec<i64> {
+        r.suggestions.iter().filter(|s| s.kind == kind).filter_map(|s| s.song_id).collect()
+    };
+    // A misspelt Latin title (its romanisation is `Champa Batdambang`).
+    let r = studio.search(Tier::Anonymous, "chanpa batdabang");
+    assert!(r.results.is_empty(), "{r:#?}");
+    assert_eq!(r.suggestions[0].song_id, Some(champa), "{r:#?}");
+    assert_eq!((r.suggestions[0].kind, r.suggestions[0].text.as_str()), (Romanisation, "Champa Batdambang"));
+    // A Latin title of a song spelt wrong.
+    let r = studio.search(Tier::Anonymous, "halpy rotvong");
+    assert_eq!(r.suggestions.first().map(|s| (s.song_id, s.kind)), Some((Some(dance), Spelling)), "{r:#?}");
+    // A Khmer title with one character off.
+    let r = studio.search(Tier::Anonymous, "ស្រមោះ");
+    assert!(r.results.is_empty(), "{r:#?}");
+    assert_eq!(r.suggestions.first().map(|s| (s.song_id, s.kind)), Some((Some(shadow), Spelling)), "{r:#?}");
+    assert_eq!(r.suggestions[0].text, "ស្រមោល");
+    // Nothing close: popular (newest published) songs, never the unpublished one.
+    let r = studio.search(Tier::Anonymous, "zzqx wvvk");
+    assert!(r.results.is_empty());
+    assert_eq!(kinds(&r, Popular), [shadow, rain, dance], "{r:#?}");
+    // The unpublished song's own title, misspelt: anonymous callers are never offered it; staff are.
+    for tier in [Tier::Anonymous, Tier::Free, Tier::Premium] {
+        let r = studio.search(tier, "Unrelxsed Drafx");
+        assert!(r.suggestions.iter().all(|s| s.song_id != Some(secret)), "{tier}: {r:#?}");
+        let r = studio.search(tier, "បទមិនទាន់ផ្សាយ១");
+        assert!(r.suggestions.iter().all(|s| s.song_id != Some(secret)), "{tier}: {r:#?}");
+    }
+    let r = studio.search(Tier::Staff, "Unrelxsed Drafx");
+    assert!(r.suggestions.iter().any(|s| s.song_id == Some(secret)), "{r:#?}");
+    // Normal answers keep the SOP shape: no `suggestions` field.
+    let json = serde_json::to_value(studio.search(Tier::Anonymous, "champa battambang")).unwrap();
+    assert!(json.get("suggestions").is_none(), "{json}");
+    let json = serde_json::to_value(studio.search(Tier::Anonymous, "zzqx wvvk")).unwrap();
+    assert_eq!(json["suggestions"][0]["kind"], "popular", "{json}");
+}

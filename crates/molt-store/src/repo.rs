@@ -149,6 +149,13 @@ pub trait SearchStore: Send + Sync {
     /// The status of each of `ids` that is a song (read as a query runs, so
     /// publishing or unpublishing needs no reindex).
     fn song_statuses(&self, ids: &[i64]) -> StoreResult<std::collections::HashMap<i64, SongStatus>>;
+    /// Indexed songs, newest (highest id) first, at most `limit`: what
+    /// "no results" suggestions compare a query with, and offer when nothing is close.
+    fn search_indexed_songs(
+        &self,
+        published_only: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<molt_core::catalog::Song>>;
 }
 
 /// One user query to log. The caller redacts the text first (molt-search's

@@ -5,14 +5,14 @@ use molt_core::catalog::{ArtistRef, Event, NewSong, Song, SongQuery};
 use molt_core::{SongStatus, Stage};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const SONG_COLUMNS: &str =
+pub(super) const SONG_COLUMNS: &str =
     "s.id, s.title, s.title_latin, a.id, a.name_km, a.name_latin, s.composer, s.lyricist,
     s.year, s.album, s.language, s.isrc, s.duration_secs, s.audio_sha256, x.mime, x.bytes, s.rights_status,
     s.status, s.current_stage, s.cost_micro_usd, s.created_at, s.updated_at, s.failure_reason";
-const SONG_FROM: &str =
+pub(super) const SONG_FROM: &str =
     "FROM songs s JOIN artists a ON a.id = s.artist_id JOIN assets x ON x.id = s.audio_asset_id";
 
-fn song_from_row(r: &Row<'_>) -> rusqlite::Result<Song> {
+pub(super) fn song_from_row(r: &Row<'_>) -> rusqlite::Result<Song> {
     let status: String = r.get(17)?;
     let stage: Option<String> = r.get(18)?;
     Ok(Song {

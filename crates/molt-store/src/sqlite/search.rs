@@ -5,9 +5,10 @@
 //! (double quotes, inner quotes doubled), the expression is built from those
 //! quoted terms and fixed operators only, and it is bound as a parameter.
 
-use super::catalog::get_song;
+use super::catalog::{get_song, song_from_row, SONG_COLUMNS, SONG_FROM};
 use super::lyrics;
 use crate::error::StoreResult;
+use molt_core::catalog::Song;
 use molt_core::search::{
     LineVector, PendingSong, RankedSong, SearchEntry, SearchSource, SubstringTerm, WordTerm, WordsQuery,
 };
@@ -300,6 +301,18 @@ pub fn statuses(conn: &Connection, ids: &[i64]) -> StoreResult<HashMap<i64, Song
 }
 
 /// Merges the FTS5 b-trees after a full rebuild.
+/// Indexed songs (those with a `search_words` row), newest first.
+pub fn indexed_songs(conn: &Connection, published_only: bool, limit: usize) -> StoreResult<Vec<Song>> {
+    let sql = format!(
+        "SELECT {SONG_COLUMNS} {SONG_FROM}
+         WHERE s.id IN (SELECT rowid FROM search_words) AND (?1 IS NULL OR s.status = ?1)
+         ORDER BY s.id DESC LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![published(published_only), limit as i64], song_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn optimize(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch(
         "INSERT INTO search_words (search_words) VALUES ('optimize');
@@ -359,6 +372,9 @@ impl crate::repo::SearchStore for super::SqliteStore {
     }
     fn search_lines_fingerprint(&self) -> StoreResult<(i64, i64)> {
         self.read(lines_fingerprint)
+    }
+    fn search_indexed_songs(&self, published_only: bool, limit: usize) -> StoreResult<Vec<Song>> {
+        self.read(|c| indexed_songs(c, published_only, limit))
     }
     fn song_statuses(&self, ids: &[i64]) -> StoreResult<HashMap<i64, SongStatus>> {
         self.read(|c| statuses(c, ids))

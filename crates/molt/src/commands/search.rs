@@ -108,7 +108,13 @@ fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
 
 fn render(response: &SearchResponse) -> String {
     if response.results.is_empty() {
-        return format!("no songs match `{}` ({} ms)", response.query, response.response_time_ms);
+        let mut out = format!("no songs match `{}` ({} ms)", response.query, response.response_time_ms);
+        for s in &response.suggestions {
+            let song = s.song_id.map(|id| format!(" [song {id}]")).unwrap_or_default();
+            let kind = serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+            out.push_str(&format!("\n  try: {}{song} ({})", s.text, kind.unwrap_or_default()));
+        }
+        return out;
     }
     let mut out: Vec<String> = response
         .results
