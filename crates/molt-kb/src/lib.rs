@@ -11,7 +11,6 @@ pub mod chunk;
 pub mod document;
 pub mod historian;
 pub mod knowledge;
-pub mod lazy;
 pub mod search;
 pub mod starter;
 pub mod text;

@@ -6,13 +6,13 @@ use crate::commands::segmenter;
 use crate::output::{CliError, CliResult};
 use molt_core::{Config, Stage};
 use molt_kb::historian::LocalHistorian;
-use molt_kb::lazy::LazyEmbedder;
 use molt_kb::KnowledgeBase;
 use molt_pipeline::provider::{erase, ProviderId, StageProvider};
 use molt_pipeline::registry::LocalProviders;
 use molt_pipeline::stages::{Art, Context, Critique};
 use molt_store::SqliteStore;
 use molt_vector::Embedder;
+use molt_vector::LazyEmbedder;
 use std::sync::Arc;
 
 /// The configured embedding model, loaded on first use.

@@ -61,7 +61,7 @@ fn ensure_seeded(kb: &KnowledgeBase, seed: bool) -> CliResult {
         return Ok(());
     }
     let count = molt_kb::starter::documents().len();
-    eprintln!("loading the starter knowledge base ({count} documents; this embeds them once, about 20 s)…");
+    eprintln!("loading the starter knowledge base ({count} documents; embedding them happens once and takes a while)…");
     if let Some(added) = molt_kb::starter::ensure_seeded(kb, ACTOR).map_err(kb_error)? {
         eprintln!("loaded the starter knowledge base ({} documents)", added.len());
     }
