@@ -86,6 +86,9 @@ REQUIRED_PKGS=(
   fonts-khmeros
   chromium
   procps
+  # HTTP load for bench/search_http.sh (the search benchmark).
+  wrk
+  curl
 )
 # Installed when the apt sources have them; skipped otherwise.
 OPTIONAL_PKGS=(libsox-fmt-all)

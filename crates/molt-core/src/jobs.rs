@@ -71,10 +71,16 @@ impl NewJob {
         NewJob {
             song_id: Some(song_id),
             stage: Some(stage),
-            unique_key: Some(format!("song:{song_id}:{}", stage.as_str())),
+            unique_key: Some(stage_job_key(song_id, stage)),
             ..NewJob::new("stage")
         }
     }
+}
+
+/// The unique key of the job that runs `stage` for `song_id`: one live job per
+/// (song, stage), and how a song's live job is found without a scan.
+pub fn stage_job_key(song_id: i64, stage: Stage) -> String {
+    format!("song:{song_id}:{}", stage.as_str())
 }
 
 /// A job a worker holds a lease on. `lease_token` must accompany every

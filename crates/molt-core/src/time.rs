@@ -16,6 +16,11 @@ pub fn stamp_in(secs: f64) -> String {
     stamp(Utc::now() + chrono::Duration::milliseconds((secs * 1000.0) as i64))
 }
 
+/// The UTC day `days` days before now (0: today), as `YYYY-MM-DD`.
+pub fn day_ago(days: i64) -> String {
+    (Utc::now() - chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -25,5 +30,13 @@ mod tests {
         let c = super::stamp_in(0.5);
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(b.len(), 24);
+    }
+
+    #[test]
+    fn days_are_the_stamps_date_part() {
+        let today = super::day_ago(0);
+        assert_eq!(today.len(), 10);
+        assert!(super::now_stamp().starts_with(&today) || super::now_stamp() > today);
+        assert!(super::day_ago(30) < today && super::day_ago(-1) > today);
     }
 }

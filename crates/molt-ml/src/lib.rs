@@ -89,7 +89,7 @@ mod whisper;
 
 use std::path::PathBuf;
 
-pub use e5::{E5Embedder, E5_MODEL_ID};
+pub use e5::{e5_vocabulary, E5Embedder, E5_MODEL_ID};
 pub use whisper::{LocalWhisper, TranscribeOptions, WhisperSegment, WhisperTranscript, Word, SAMPLE_RATE};
 
 /// Where the e5 model lives, relative to the models directory (`molt-data/models`).

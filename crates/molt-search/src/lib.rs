@@ -12,7 +12,11 @@
 //!   substrings with a LIKE fallback, passage vectors) fused by reciprocal rank,
 //!   snippets, tiers enforced; [`indexer`] keeps the index current from the
 //!   store's outbox; [`text`], [`snippet`], [`tier`], [`ratelimit`], [`vectors`]
-//!   are its parts.
+//!   are its parts;
+//! - [`status`]: "where is my song?": a song's stage, progress and ETA,
+//!   under the same tiers as search;
+//! - [`views`]: how often learners open songs, counted in memory and stored in
+//!   batches: "popular" for the no-results suggestions.
 
 pub mod intent;
 pub mod redact;
@@ -21,11 +25,14 @@ pub mod indexer;
 pub mod ratelimit;
 pub mod service;
 pub mod snippet;
+pub mod status;
 pub mod suggest;
 pub mod text;
 pub mod tier;
 pub mod vectors;
+pub mod views;
 
 pub use service::{Requester, SearchError, SearchResponse, SearchResult, SearchService, SearchSettings};
 pub use suggest::{Suggestion, SuggestionKind};
 pub use tier::Tier;
+pub use views::ViewCounter;

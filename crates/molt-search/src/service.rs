@@ -39,16 +39,18 @@ use crate::indexer::{IndexReport, Indexer};
 use crate::intent::IntentClassifier;
 use crate::ratelimit::{Clock, RateLimiter, RateLimits, SystemClock};
 use crate::snippet::{self, display_line, find_compact, find_words, Snippet};
-use crate::suggest::{edit_distance, loose_phrase, max_edits, Suggestion, SuggestionKind, PER_KIND};
+use crate::suggest::{
+    edit_distance, loose_phrase, max_edits, Suggestion, SuggestionKind, PER_KIND, POPULAR_WINDOW_DAYS,
+};
 use crate::text::{compact, compact_runs, is_latin_word, loose_key};
 use crate::tier::Tier;
-use crate::vectors::{SongHit, VectorCache};
+use crate::vectors::{QueryVectors, SongHit, VectorCache};
 use molt_core::catalog::ArtistRef;
 use molt_core::config::SearchConfig;
 use molt_core::search::{SearchSource, SubstringTerm, WordTerm, WordsQuery};
 use molt_core::SongStatus;
 use molt_khmer::Segmenter;
-use molt_store::{QueryLogStore, SearchStore, StoreError};
+use molt_store::{QueryLogStore, SearchStore, StoreError, ViewStore};
 use molt_vector::{rrf_term, Embedder, Role};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -70,6 +72,8 @@ const RANKING_DEPTH: usize = 100;
 const VECTOR_MARGIN: f32 = 0.04;
 /// Indexed songs (newest first) a "no results" query is compared with for suggestions.
 const SUGGESTION_SCAN: usize = 5_000;
+/// Query vectors remembered (1.5 KB each): repeated queries skip the model.
+const QUERY_VECTORS: usize = 4_096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -190,6 +194,7 @@ pub struct SearchService {
     indexer: Indexer,
     segmenter: Arc<Segmenter>,
     vectors: VectorCache,
+    query_vectors: QueryVectors,
     limiter: RateLimiter,
     settings: SearchSettings,
     /// One outbox pass at a time in this process.
@@ -198,6 +203,8 @@ pub struct SearchService {
     vectors_checked: AtomicBool,
     /// Where every query is logged, redacted, with its intent (None: not logged).
     query_log: Option<(Arc<dyn QueryLogStore>, IntentClassifier)>,
+    /// Song views, for the "popular" suggestions (None: newest songs instead).
+    views: Option<Arc<dyn ViewStore>>,
 }
 
 impl SearchService {
@@ -214,12 +221,20 @@ impl SearchService {
             store,
             segmenter,
             vectors: VectorCache::default(),
+            query_vectors: QueryVectors::new(QUERY_VECTORS),
             limiter: RateLimiter::new(settings.limits, Arc::new(SystemClock::default())),
             settings,
             processing: Mutex::new(()),
             vectors_checked: AtomicBool::new(false),
             query_log: None,
+            views: None,
         }
+    }
+
+    /// The same service suggesting the most viewed songs as "popular".
+    pub fn with_views(mut self, views: Arc<dyn ViewStore>) -> SearchService {
+        self.views = Some(views);
+        self
     }
 
     /// The same service logging every query to `log`: redacted, with its
@@ -491,16 +506,39 @@ impl SearchService {
             });
             added += 1;
         }
-        // Popular: the newest published songs (the query log records no songs).
-        let popular = songs
-            .iter()
-            .filter(|s| s.status == SongStatus::Published)
-            .filter(|s| !out.iter().any(|o| o.song_id == Some(s.id)))
-            .take(PER_KIND)
-            .map(|s| Suggestion { text: s.title.clone(), kind: SuggestionKind::Popular, song_id: Some(s.id) })
-            .collect::<Vec<_>>();
+        let popular = self.popular(&songs, &out)?;
         out.extend(popular);
         Ok(out)
+    }
+
+    /// The most viewed published songs of the window, then the newest
+    /// published ones, none already suggested ([`crate::suggest`]).
+    fn popular(
+        &self,
+        newest: &[molt_core::catalog::Song],
+        taken: &[Suggestion],
+    ) -> Result<Vec<Suggestion>, SearchError> {
+        let fresh = |id: i64, chosen: &[(i64, String)]| {
+            !taken.iter().any(|o| o.song_id == Some(id)) && !chosen.iter().any(|(c, _)| *c == id)
+        };
+        let mut chosen: Vec<(i64, String)> = Vec::new();
+        if let Some(views) = &self.views {
+            let since = molt_core::time::day_ago(POPULAR_WINDOW_DAYS);
+            for song in views.popular_songs(&since, PER_KIND + taken.len())? {
+                if chosen.len() < PER_KIND && fresh(song.song_id, &chosen) {
+                    chosen.push((song.song_id, song.title));
+                }
+            }
+        }
+        for song in newest.iter().filter(|s| s.status == SongStatus::Published) {
+            if chosen.len() < PER_KIND && fresh(song.id, &chosen) {
+                chosen.push((song.id, song.title.clone()));
+            }
+        }
+        Ok(chosen
+            .into_iter()
+            .map(|(id, text)| Suggestion { text, kind: SuggestionKind::Popular, song_id: Some(id) })
+            .collect())
     }
 
     fn rank_substrings(
@@ -541,14 +579,7 @@ impl SearchService {
             return Ok(None);
         }
         let Some(model) = self.indexer.model() else { return Ok(None) };
-        let embedding = match model.embed(&[plan.text.as_str()], Role::Query) {
-            Ok(mut v) if !v.is_empty() => v.swap_remove(0),
-            Ok(_) => return Ok(None),
-            Err(e) => {
-                tracing::warn!(error = %e, "search without vectors: the query could not be embedded");
-                return Ok(None);
-            }
-        };
+        let Some(embedding) = self.query_vector(model.as_ref(), &plan.text) else { return Ok(None) };
         let snapshot = self.vectors.snapshot(self.store.as_ref(), model.model_id(), model.dim())?;
         if snapshot.is_empty() {
             return Ok(Some(Vec::new()));
@@ -563,6 +594,25 @@ impl SearchService {
         hits.retain(|h| h.cosine >= best - VECTOR_MARGIN);
         hits.truncate(depth);
         Ok(Some(hits))
+    }
+
+    /// The query's vector: remembered, or computed by the model (None: it failed).
+    fn query_vector(&self, model: &dyn Embedder, query: &str) -> Option<Arc<[f32]>> {
+        if let Some(v) = self.query_vectors.get(model.model_id(), query) {
+            return Some(v);
+        }
+        match model.embed(&[query], Role::Query) {
+            Ok(mut v) if !v.is_empty() => {
+                let vector: Arc<[f32]> = Arc::from(v.swap_remove(0));
+                self.query_vectors.put(model.model_id(), query, vector.clone());
+                Some(vector)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "search without vectors: the query could not be embedded");
+                None
+            }
+        }
     }
 
     fn snippet(

@@ -11,8 +11,9 @@
 //!   within that distance of its compact form, and the query romanised
 //!   ([`molt_khmer::romanize_with`]) when that finds a song;
 //! - **near_match**: songs with at least one of the query's words;
-//! - **popular**: the query log keeps result counts, not songs, so these are
-//!   the newest published songs.
+//! - **popular**: the published songs learners and fans opened most in the
+//!   last [`POPULAR_WINDOW_DAYS`] days ([`crate::views`]), then — while fewer
+//!   than [`PER_KIND`] songs have views — the newest published songs.
 //!
 //! Only songs the caller's tier may see are suggested, and popular songs are
 //! published ones for everyone.
@@ -22,8 +23,11 @@ use serde::Serialize;
 
 /// Suggestions of each kind at most.
 pub const PER_KIND: usize = 3;
+/// How far back views count for "popular".
+pub const POPULAR_WINDOW_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SuggestionKind {
     Spelling,
@@ -33,6 +37,7 @@ pub enum SuggestionKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Suggestion {
     /// What to search for instead (a title, a name, a romanised query).
     pub text: String,

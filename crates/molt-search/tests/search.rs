@@ -526,3 +526,32 @@ async fn a_search_that_finds_nothing_suggests_variants_near_matches_and_popular_
     let json = serde_json::to_value(studio.search(Tier::Anonymous, "zzqx wvvk")).unwrap();
     assert_eq!(json["suggestions"][0]["kind"], "popular", "{json}");
 }
+
+#[tokio::test]
+async fn popular_suggestions_are_the_most_viewed_published_songs_then_the_newest() {
+    use molt_search::SuggestionKind::Popular;
+    let (mut studio, [champa, river, dance, rain, secret]) = catalogue(false).await;
+    let store = Arc::new(studio.store.clone());
+    studio.service = service(&studio.store, false).with_views(store.clone());
+    let views = molt_search::ViewCounter::new(store);
+    let popular = |studio: &Studio| -> Vec<i64> {
+        let r = studio.search(Tier::Anonymous, "zzqx wvvk");
+        r.suggestions.iter().filter(|s| s.kind == Popular).filter_map(|s| s.song_id).collect()
+    };
+    // No views yet: the newest published songs.
+    assert_eq!(popular(&studio), [rain, dance, river]);
+    for (song, n) in [(champa, 3), (secret, 50), (dance, 1), (champa, 2)] {
+        (0..n).for_each(|_| views.record(song));
+    }
+    assert_eq!(views.pending(), 56);
+    // Counted but not stored: nothing changes yet.
+    assert_eq!(popular(&studio), [rain, dance, river]);
+    assert_eq!(views.flush().unwrap(), 56);
+    assert_eq!(views.pending(), 0);
+    // champa (5) and dance (1) by views, never the unpublished song, then the newest.
+    assert_eq!(popular(&studio), [champa, dance, rain]);
+    // Views older than the window do not count.
+    (0..9).for_each(|_| views.record(rain));
+    views.flush_as("2020-01-01").unwrap();
+    assert_eq!(popular(&studio), [champa, dance, rain]);
+}

@@ -11,6 +11,7 @@ mod request_id;
 mod review;
 mod search;
 mod songs;
+mod status;
 
 use axum::Router;
 use molt_catalog::Catalog;
@@ -36,18 +37,36 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Song search (`/api/v1/search`); without it that route answers 503.
     pub search: Option<Arc<molt_search::SearchService>>,
+    /// Where learners' and fans' song views are counted (None: not counted).
+    pub views: Option<Arc<molt_search::ViewCounter>>,
 }
 
 impl AppState {
     pub fn new(db: Arc<dyn Database>, pipeline: Arc<dyn PipelineStore>, config: Config) -> AppState {
         let catalog = Catalog::new(db.clone(), &config);
-        AppState { db, pipeline, catalog, config: Arc::new(config), search: None }
+        AppState { db, pipeline, catalog, config: Arc::new(config), search: None, views: None }
     }
 
     /// The same state, with song search.
     pub fn with_search(mut self, search: Arc<molt_search::SearchService>) -> AppState {
         self.search = Some(search);
         self
+    }
+
+    /// The same state, counting song views in `views`.
+    pub fn with_views(mut self, views: Arc<molt_search::ViewCounter>) -> AppState {
+        self.views = Some(views);
+        self
+    }
+
+    /// Counts a view of a song a caller just read: learners and fans only
+    /// (staff reads are work, not interest), published songs only.
+    pub(crate) fn count_view(&self, caller: &auth::Caller, song_id: i64) {
+        if let Some(views) = &self.views {
+            if !caller.role.allows(molt_core::Permission::SongReadAll) {
+                views.record(song_id);
+            }
+        }
     }
 }
 

@@ -56,6 +56,7 @@ pub async fn export_lyrics(
     caller.check(Permission::LyricsFull)?;
     let format = lyrics::parse_format(params.format.as_deref().unwrap_or("lrc"))?;
     let document = lyrics::export(state.db.as_ref(), id, params.version, format).await?;
+    state.count_view(&caller, id);
     Ok(([(header::CONTENT_TYPE, lyrics::content_type(format))], document))
 }
 

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         crate::health::ready,
         crate::songs::list_songs,
         crate::songs::get_song,
+        crate::status::song_status,
         crate::songs::create_song,
         crate::lyrics::export_lyrics,
         crate::lyrics::import_lyrics,

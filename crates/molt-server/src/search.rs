@@ -34,6 +34,9 @@ pub struct SearchAnswer {
     query: String,
     results: Vec<SearchHit>,
     response_time_ms: u64,
+    /// Only when there are no results: spelling and romanisation variants,
+    /// near matches, popular songs. Absent otherwise.
+    suggestions: Option<Vec<molt_search::Suggestion>>,
 }
 
 #[derive(utoipa::ToSchema)]

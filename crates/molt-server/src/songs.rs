@@ -32,6 +32,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             )),
         )
         .route("/songs/{id}", guarded(Permission::SongReadPublished, get(get_song)))
+        .route("/songs/{id}/status", guarded(Permission::SongReadPublished, get(crate::status::song_status)))
         .route(
             "/songs/{id}/lyrics",
             guarded(Permission::SongReadPublished, get(crate::lyrics::export_lyrics))
@@ -103,6 +104,7 @@ pub async fn get_song(
     if song.status != SongStatus::Published && !caller.role.allows(Permission::SongReadAll) {
         return Err(ApiError::not_found("song"));
     }
+    state.count_view(&caller, song.id);
     Ok(Json(song))
 }
 

@@ -6,7 +6,7 @@ use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use molt_core::{Config, Role, SongStatus};
 use molt_server::AppState;
-use molt_store::{Database, NewToken, SqliteStore, StoreOptions};
+use molt_store::{Database, NewToken, SqliteStore, StoreOptions, ViewStore};
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -15,6 +15,7 @@ struct Api {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
     store: SqliteStore,
+    views: Arc<molt_search::ViewCounter>,
     app: axum::Router,
 }
 
@@ -26,12 +27,12 @@ impl Api {
         config.audio.max_bytes = max_bytes;
         config.server.anonymous_page_limit = 2;
         let store = SqliteStore::open_migrated(&StoreOptions::from_config(&config)).unwrap();
-        let app = molt_server::router(AppState::new(
-            Arc::new(store.clone()),
-            Arc::new(store.clone()),
-            config.clone(),
-        ));
-        Api { data: config.data_dir.clone(), _dir: dir, store, app }
+        let views = Arc::new(molt_search::ViewCounter::new(Arc::new(store.clone())));
+        let app = molt_server::router(
+            AppState::new(Arc::new(store.clone()), Arc::new(store.clone()), config.clone())
+                .with_views(views.clone()),
+        );
+        Api { data: config.data_dir.clone(), _dir: dir, store, views, app }
     }
 
     async fn token(&self, role: Role) -> String {
@@ -182,6 +183,13 @@ async fn operator_uploads_and_anonymous_sees_only_published_songs() {
     let (_, anon) = api.get("/api/v1/songs", None).await;
     assert_eq!(anon["songs"][0]["id"], id);
     assert_eq!(api.get("/api/v1/songs/1", None).await.0, StatusCode::OK);
+    // Learners' reads of a published song are views; staff reads and refusals are not.
+    assert_eq!(api.get("/api/v1/songs/1", Some(&op)).await.0, StatusCode::OK);
+    assert_eq!(api.get("/api/v1/songs/1", None).await.0, StatusCode::OK);
+    assert_eq!(api.views.pending(), 2);
+    assert_eq!(api.views.flush().unwrap(), 2);
+    let popular = api.store.popular_songs(&molt_core::time::day_ago(0), 5).unwrap();
+    assert_eq!(popular.iter().map(|p| (p.song_id, p.views)).collect::<Vec<_>>(), [(id, 2)]);
 
     // Anonymous pages are capped (anonymous_page_limit = 2), and filters are staff-only.
     let (_, page) = api.get("/api/v1/songs?limit=500&status=pending", None).await;
@@ -443,4 +451,74 @@ async fn review_decisions_over_http_follow_roles_and_the_rights_gate() {
         .send_json("POST", &reject, &reviewer, serde_json::json!({"reason": "x", "to_stage": "mastering"}))
         .await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_stage")));
+}
+
+#[tokio::test]
+async fn song_status_is_for_staff_until_the_song_is_published() {
+    use molt_core::jobs::NewJob;
+    use molt_store::PipelineStore;
+    let api = Api::new(1 << 20).await;
+    let op = api.token(Role::Operator).await;
+    let free = api.token(Role::Free).await;
+    let audio = wav(3);
+    let parts = [
+        Part::Text("title", "ចម្ប៉ាបាត់ដំបង".as_bytes()),
+        Part::Text("artist", b"Sinn Sisamouth"),
+        Part::File("s.wav", &audio),
+    ];
+    let (_, song) = api.upload(Some(&op), &parts).await;
+    let id = song["id"].as_i64().unwrap();
+    api.store.enqueue_job(NewJob::stage(id, molt_core::Stage::Transcribe)).unwrap();
+
+    let path = format!("/api/v1/songs/{id}/status");
+    let (status, answer) = api.get(&path, Some(&op)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!((answer["status"].as_str(), answer["stage"].as_str()), (Some("pending"), Some("transcribe")));
+    assert_eq!(
+        (answer["job"]["state"].as_str(), answer["job"]["jobs_ahead"].as_u64()),
+        (Some("queued"), Some(0))
+    );
+    assert_eq!(answer["progress"], "0 of 4 stages done");
+    assert_eq!(answer["eta"]["basis"], "defaults", "{answer}");
+    assert!(answer["eta"]["seconds"].as_u64().unwrap() > 0);
+    assert!(answer["summary"].as_str().unwrap().contains("stage 1 of 4 (transcribe) queued"), "{answer}");
+    // Khmer digits name the same song (១ is 1).
+    let khmer: String =
+        id.to_string().chars().map(|d| char::from_u32(0x17E0 + d.to_digit(10).unwrap()).unwrap()).collect();
+    let encoded: String = khmer.bytes().map(|b| format!("%{b:02X}")).collect();
+    let (status, same) = api.get(&format!("/api/v1/songs/{encoded}/status"), Some(&op)).await;
+    assert_eq!((status, same["song_id"].as_i64()), (StatusCode::OK, Some(id)));
+
+    // Learners and anonymous callers: an unpublished song is exactly like a missing one.
+    let (_, missing) = api.get("/api/v1/songs/999/status", None).await;
+    for token in [None, Some(free.as_str())] {
+        let (status, body) = api.get(&path, token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body, missing, "nothing tells a hidden song from a missing one");
+    }
+    assert_eq!(api.get("/api/v1/songs/999/status", Some(&op)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["code"], "not_found");
+    for bad in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
+        let (status, body) = api.get(&format!("/api/v1/songs/{bad}/status"), Some(&op)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_song_id")),
+            "{bad}"
+        );
+    }
+
+    for to in [SongStatus::Processing, SongStatus::Review, SongStatus::Published] {
+        api.store.set_song_status(id, to, "t", None).await.unwrap();
+    }
+    let (status, public) = api.get(&path, None).await;
+    assert_eq!((status, public["status"].as_str()), (StatusCode::OK, Some("published")), "{public}");
+    assert!(public["job"].is_null() && public["eta"].is_null());
+
+    let (_, doc) = api.get("/api/openapi.json", None).await;
+    assert!(doc["paths"]["/api/v1/songs/{id}/status"]["get"].is_object());
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["SongStatusAnswer"]["properties"]["eta"].is_object(), "{}", schemas["SongStatusAnswer"]);
+    assert!(schemas["Eta"]["properties"]["basis"].is_object());
+    assert!(schemas["SearchAnswer"]["properties"]["suggestions"].is_object(), "{}", schemas["SearchAnswer"]);
+    assert!(schemas["Suggestion"]["properties"]["kind"].is_object());
 }

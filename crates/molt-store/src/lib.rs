@@ -11,7 +11,8 @@ pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};
 pub use repo::{
-    CacheEntry, Database, KnowledgeStore, LoggedQuery, NewQueryLog, NewToken, PipelineStore, QueryEvent,
-    QueryLogEntry, QueryLogStore, Readiness, SearchStore, StageFailure, StageStart, StageSuccess,
+    CacheEntry, Database, KnowledgeStore, LiveJob, LoggedQuery, NewQueryLog, NewToken, PipelineStore,
+    PopularSong, QueryEvent, QueryLogEntry, QueryLogStore, Readiness, RunBrief, SearchStore, SongProgress,
+    SongViews, StageFailure, StageStart, StageSuccess, ViewStore,
 };
 pub use sqlite::{SchemaChange, SqliteStore, StoreOptions};

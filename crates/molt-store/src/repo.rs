@@ -213,6 +213,34 @@ pub trait QueryLogStore: Send + Sync {
     fn events_of_kind(&self, kind: &str, limit: usize) -> StoreResult<Vec<Event>>;
 }
 
+/// Views of one song on one UTC day, to add to the stored count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SongViews {
+    pub song_id: i64,
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub views: u64,
+}
+
+/// How often learners and fans open songs (the `song_views` table): what
+/// "popular" means for search suggestions.
+pub trait ViewStore: Send + Sync {
+    /// Adds the counts in one transaction. Views of a song deleted meanwhile are
+    /// dropped; returns the views stored.
+    fn record_views(&self, views: &[SongViews]) -> StoreResult<u64>;
+    /// Published songs with the most views on `since_day` (`YYYY-MM-DD`) or
+    /// later, most first (ties: the newer song first), at most `limit`.
+    fn popular_songs(&self, since_day: &str, limit: usize) -> StoreResult<Vec<PopularSong>>;
+}
+
+/// A published song and its views in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PopularSong {
+    pub song_id: i64,
+    pub title: String,
+    pub views: u64,
+}
+
 /// What a worker knows when it starts a stage.
 #[derive(Debug, Clone)]
 pub struct StageStart {
@@ -259,6 +287,56 @@ pub struct CacheEntry {
     pub value: crate::sqlite::pipeline::Cached,
 }
 
+/// Where a song is in the pipeline, read in one snapshot, so its status, its
+/// stages, its job and the queue agree (issue 7's "where is my song?").
+#[derive(Debug, Clone)]
+pub struct SongProgress {
+    pub song: Song,
+    /// Stages with an accepted output.
+    pub done: Vec<Stage>,
+    /// The song's live stage job (queued or running), if any.
+    pub job: Option<LiveJob>,
+    /// The song's newest stage run: the one running, or where it failed.
+    pub last_run: Option<RunBrief>,
+    /// For a queued job: the due jobs claimed before it (priority, then id),
+    /// counted per stage (`None`: jobs of other kinds). Empty otherwise.
+    pub ahead: Vec<(Option<Stage>, u64)>,
+    /// Jobs running now, across the studio.
+    pub running_jobs: u64,
+    /// Per stage, the durations (ms) of its newest succeeded runs, newest first.
+    pub history: Vec<(Stage, Vec<u64>)>,
+    /// When the snapshot was read (UTC stamp).
+    pub as_of: String,
+}
+
+/// A queued or running stage job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveJob {
+    pub id: i64,
+    pub stage: Stage,
+    pub state: JobState,
+    /// Attempts started so far (a running job's is the current one).
+    pub attempt: u32,
+    pub max_attempts: u32,
+    /// Why the previous attempt failed, for a job waiting to retry.
+    pub last_error: Option<String>,
+    /// Milliseconds until a queued job may run (a retry's back-off); 0 when due.
+    pub due_in_ms: u64,
+}
+
+/// A stage run, as a status answer needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunBrief {
+    pub stage: Stage,
+    pub attempt: u32,
+    /// `running`, `succeeded` or `failed`.
+    pub state: String,
+    pub error: Option<String>,
+    pub error_class: Option<String>,
+    /// How long it has been running (running runs only).
+    pub running_ms: Option<u64>,
+}
+
 /// The pipeline engine's view of the store. Blocking calls: they run on the
 /// writer thread or a pooled reader and take microseconds.
 pub trait PipelineStore: Send + Sync {
@@ -278,6 +356,9 @@ pub trait PipelineStore: Send + Sync {
     fn escalate(&self, escalation: NewEscalation) -> StoreResult<i64>;
     fn stage_runs(&self, song_id: i64) -> StoreResult<Vec<StageRun>>;
     fn stage_outputs(&self, song_id: i64) -> StoreResult<Vec<StageOutput>>;
+    /// Where a song is ([`SongProgress`]), read in one transaction with
+    /// `history` succeeded runs per stage at most; `None` when there is no such song.
+    fn song_progress(&self, song_id: i64, history: usize) -> StoreResult<Option<SongProgress>>;
 
     fn claim_jobs(
         &self,

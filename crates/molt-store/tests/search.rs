@@ -7,7 +7,7 @@ use molt_core::search::{
 };
 use molt_core::validate::SongInput;
 use molt_core::{Role, SongStatus};
-use molt_store::{Database, NewToken, SearchStore, SqliteStore, StoreOptions};
+use molt_store::{Database, NewToken, SearchStore, SongViews, SqliteStore, StoreOptions, ViewStore};
 use std::path::Path;
 use std::time::Duration;
 
@@ -224,8 +224,8 @@ async fn learner_tokens_can_be_stored_and_the_migration_rolls_back_cleanly() {
     store.create_token(token("op", Role::Operator), "t").await.unwrap();
     let premium = store.create_token(token("pr", Role::Premium), "t").await.unwrap();
     assert_eq!(premium.role, Role::Premium);
-    // The query log (20261121000007) comes after this migration: undo it first.
-    assert_eq!(store.rollback(1).unwrap().versions, ["20261121000007"]);
+    // Later migrations (the query log and after) come first.
+    assert_eq!(store.rollback(3).unwrap().versions, ["20261121000009", "20261121000008", "20261121000007"]);
     // A premium token cannot be represented before this migration: rollback refuses.
     assert!(store.rollback(1).is_err());
     store.revoke_token(premium.id, "t").await.unwrap();
@@ -234,4 +234,53 @@ async fn learner_tokens_can_be_stored_and_the_migration_rolls_back_cleanly() {
     store.migrate().unwrap();
     assert_eq!(store.list_tokens().await.unwrap().len(), 1);
     assert_eq!(store.search_pending_count().unwrap(), 1, "existing songs are queued by the migration");
+}
+
+fn views(song_id: i64, day: &str, views: u64) -> SongViews {
+    SongViews { song_id, day: day.into(), views }
+}
+
+fn popular(store: &SqliteStore, since_day: &str, limit: usize) -> Vec<(i64, String, u64)> {
+    let songs = store.popular_songs(since_day, limit).unwrap();
+    songs.into_iter().map(|p| (p.song_id, p.title, p.views)).collect()
+}
+
+#[tokio::test]
+async fn views_add_up_per_day_and_popular_songs_are_published_ones_most_viewed_since_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_migrated(&options(dir.path())).unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=4 {
+        ids.push(store.create_song(new_song(n, &format!("song {n}"), "a"), "t").await.unwrap().id);
+    }
+    let [a, b, c, d] = ids[..] else { unreachable!() };
+    for id in [a, b, c] {
+        publish(&store, id).await;
+    }
+    let batch = [
+        views(a, "2026-11-01", 50), // before the window
+        views(a, "2026-11-20", 2),
+        views(b, "2026-11-20", 3),
+        views(b, "2026-11-21", 1),
+        views(c, "2026-11-21", 4),
+        views(d, "2026-11-21", 99),  // not published: never popular
+        views(999, "2026-11-21", 7), // no such song: dropped, not an error
+    ];
+    assert_eq!(store.record_views(&batch).unwrap(), 50 + 2 + 3 + 1 + 4 + 99);
+    assert_eq!(store.record_views(&[views(a, "2026-11-21", 1)]).unwrap(), 1);
+    // b: 4, c: 4 (tie: the newer song first), a: 3 since the 20th.
+    assert_eq!(
+        popular(&store, "2026-11-20", 10),
+        [(c, "song 3".into(), 4), (b, "song 2".into(), 4), (a, "song 1".into(), 3)]
+    );
+    assert_eq!(popular(&store, "2026-10-01", 1), [(a, "song 1".into(), 53)]);
+    assert!(popular(&store, "2026-12-01", 10).is_empty());
+
+    // A bad day refuses the whole batch: nothing of it is stored.
+    let refused = store.record_views(&[views(a, "2026-11-21", 5), views(b, "21/11/2026", 1)]);
+    assert!(refused.unwrap_err().to_string().contains("YYYY-MM-DD"));
+    let ids: Vec<(i64, u64)> =
+        popular(&store, "2026-11-21", 10).into_iter().map(|(id, _, n)| (id, n)).collect();
+    assert_eq!(ids, [(c, 4), (b, 1), (a, 1)]);
+    assert!(store.popular_songs("yesterday", 10).is_err());
 }

@@ -282,7 +282,7 @@ fn bench_sqlite_vec(
         });
         hits.and_then(|rows| rows.collect()).expect("sqlite-vec KNN query")
     };
-    let (latencies, found) = time_queries(queries, &mut search);
+    let (latencies, found) = support::time_queries(queries, WARMUP, &mut search);
     explain_misses(&found, truth);
     let bytes = table_bytes(conn, "vec_items")?;
     Ok(row("sqlite-vec float[384] (exact)", n, latencies, &found, truth, bytes, build))
@@ -315,7 +315,7 @@ fn bench_sqlite_vec_bits(
         });
         hits.and_then(|rows| rows.collect()).expect("sqlite-vec binary KNN query")
     };
-    let (latencies, found) = time_queries(queries, &mut search);
+    let (latencies, found) = support::time_queries(queries, WARMUP, &mut search);
     let bytes = table_bytes(conn, "vec_bits")?;
     let name = format!("sqlite-vec bit[384] ×{oversample} + re-score");
     Ok(row(&name, n, latencies, &found, truth, bytes, build))
@@ -349,27 +349,8 @@ fn bench_index(
     bytes: usize,
     build: Duration,
 ) -> Row {
-    let (latencies, found) = time_queries(queries, &mut |q| index.search(q, K));
+    let (latencies, found) = support::time_queries(queries, WARMUP, &mut |q| index.search(q, K));
     row(name, index.len(), latencies, &found, truth, bytes, build)
-}
-
-/// Runs every query once (after a few unmeasured ones) and times each.
-fn time_queries(
-    queries: &[Vec<f32>],
-    search: &mut dyn FnMut(&[f32]) -> Vec<Hit>,
-) -> (Vec<Duration>, Vec<Vec<Hit>>) {
-    for q in queries.iter().take(WARMUP) {
-        std::hint::black_box(search(q));
-    }
-    let mut latencies = Vec::with_capacity(queries.len());
-    let mut found = Vec::with_capacity(queries.len());
-    for q in queries {
-        let started = Instant::now();
-        let hits = std::hint::black_box(search(q));
-        latencies.push(started.elapsed());
-        found.push(hits);
-    }
-    (latencies, found)
 }
 
 fn row(
@@ -382,7 +363,7 @@ fn row(
     build: Duration,
 ) -> Row {
     latencies.sort();
-    let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    let at = |p: f64| support::percentile(&latencies, p);
     let recall =
         found.iter().zip(truth).map(|(f, t)| support::recall(f, t)).sum::<f64>() / truth.len() as f64;
     let row = Row {

@@ -284,6 +284,46 @@ pub enum BenchCommand {
         #[arg(long)]
         language: Option<String>,
     },
+    /// Make a search corpus: N synthetic published songs (real Khmer words from the
+    /// e5 vocabulary, some English) plus the reference songs, indexed with the real model.
+    Corpus {
+        #[arg(long, default_value_t = 20_000)]
+        songs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The corpus's data directory (must have no database yet).
+        #[arg(long)]
+        data: PathBuf,
+        /// Distinct stanzas the songs draw from (default: songs / 5, 50 to 4,000).
+        #[arg(long)]
+        stanza_pool: Option<usize>,
+    },
+    /// Recall@k of a query file (`kind<TAB>query<TAB>reference key`) on a corpus.
+    Recall {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "bench/search/fragments.tsv")]
+        file: PathBuf,
+        #[arg(long, short = 'k', default_value_t = 5)]
+        k: usize,
+    },
+    /// In-process search latency on a corpus: p50/p90/p99/max, cold and warm.
+    Search {
+        #[arg(long)]
+        data: PathBuf,
+        /// Distinct queries measured.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Skip the second (warm) pass.
+        #[arg(long)]
+        cold_only: bool,
+        /// Write the queries as URL paths (`/api/v1/search?q=…`, one a line) to
+        /// this file for `bench/search_http.sh`, instead of measuring.
+        #[arg(long)]
+        write_queries: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -344,8 +384,19 @@ pub enum SongCommand {
     },
     /// Show one song and its history.
     Show { id: i64 },
+    /// Where a song is: its status, stage, progress and time left ("where is my song?").
+    Status {
+        /// Song id (ASCII or Khmer digits).
+        #[arg(value_parser = song_id)]
+        id: i64,
+    },
     /// Record a song's rights status: unknown, family_held, protected, public_domain, licensed.
     Rights { id: i64, status: String },
+}
+
+/// A song id as typed (Khmer digits accepted, DESIGN §8); anything else is a usage error.
+fn song_id(text: &str) -> Result<i64, String> {
+    molt_search::status::parse_song_id(text).ok_or_else(|| format!("`{text}` is not a song id"))
 }
 
 /// Text arguments are taken as raw OS strings so invalid UTF-8 gets a precise

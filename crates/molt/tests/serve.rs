@@ -77,6 +77,16 @@ fn serve_answers_ready_lists_cli_songs_and_stops_on_sigterm() {
         http.post(format!("{}/api/v1/songs", server.base)).bearer_auth(token).multipart(form).send().unwrap();
     assert_eq!(dup.status(), 409);
 
+    // A learner's reads of a published song are counted, and stored by shutdown at the latest.
+    let db = rusqlite::Connection::open(studio.data().join("molt.db")).unwrap();
+    db.execute("UPDATE songs SET status = 'published'", []).unwrap();
+    for _ in 0..2 {
+        assert_eq!(http.get(format!("{}/api/v1/songs/1", server.base)).send().unwrap().status(), 200);
+    }
+
     let status = server.terminate();
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+    let views: i64 =
+        db.query_row("SELECT coalesce(sum(views), 0) FROM song_views", [], |r| r.get(0)).unwrap();
+    assert_eq!(views, 2);
 }

@@ -79,6 +79,18 @@ impl E5Embedder {
     }
 }
 
+/// The SentencePiece pieces of an e5 model file, in id order, with their
+/// log-probabilities (the `▁` word-start marker kept). Only the header and the
+/// vocabulary are read into use; no weights are dequantised. The search
+/// benchmark's corpus generator draws real Khmer words from these.
+pub fn e5_vocabulary(path: &Path) -> Result<Vec<(String, f32)>, EmbedError> {
+    let in_file = |reason: String| EmbedError::Model(format!("{}: {reason}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| in_file(e.to_string()))?;
+    let file = ModelFile::parse(&bytes).map_err(|e| in_file(e.to_string()))?;
+    let v = &file.vocab;
+    Ok(v.pieces.iter().zip(&v.scores).map(|(p, s)| (p.to_string(), *s)).collect())
+}
+
 /// Says which of the texts an input error is about.
 fn which_text(index: usize, e: EmbedError) -> EmbedError {
     match e {

@@ -12,7 +12,9 @@ pub mod queue;
 mod review;
 pub mod search;
 mod stages;
+mod status;
 mod tokens;
+mod views;
 mod writer;
 
 use crate::backup::{self, VerifyReport};

@@ -161,6 +161,10 @@ impl PipelineStore for SqliteStore {
         self.read(|c| pipeline::stage_outputs(c, song_id))
     }
 
+    fn song_progress(&self, song_id: i64, history: usize) -> StoreResult<Option<crate::SongProgress>> {
+        self.read(|c| super::status::song_progress(c, song_id, history))
+    }
+
     fn claim_jobs(
         &self,
         owner: &str,

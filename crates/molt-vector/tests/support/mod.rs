@@ -25,6 +25,10 @@
 
 #![allow(dead_code)] // each test binary and the benchmark use part of it
 
+pub mod files;
+
+use std::time::{Duration, Instant};
+
 use molt_vector::Hit;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -113,4 +117,33 @@ pub fn recall(found: &[Hit], truth: &[Hit]) -> f64 {
     }
     let hits = truth.iter().filter(|t| found.iter().any(|f| f.id == t.id)).count();
     hits as f64 / truth.len() as f64
+}
+
+/// Runs every query once, after the first `warmup` of them unmeasured, one at
+/// a time on this thread; the latency of each, and what each found.
+pub fn time_queries(
+    queries: &[Vec<f32>],
+    warmup: usize,
+    search: &mut dyn FnMut(&[f32]) -> Vec<Hit>,
+) -> (Vec<Duration>, Vec<Vec<Hit>>) {
+    for q in queries.iter().take(warmup) {
+        std::hint::black_box(search(q));
+    }
+    let mut latencies = Vec::with_capacity(queries.len());
+    let mut found = Vec::with_capacity(queries.len());
+    for q in queries {
+        let started = Instant::now();
+        let hits = std::hint::black_box(search(q));
+        latencies.push(started.elapsed());
+        found.push(hits);
+    }
+    (latencies, found)
+}
+
+/// The `p` quantile (0–1) of `sorted` latencies, by nearest rank.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }

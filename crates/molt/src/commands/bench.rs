@@ -40,6 +40,10 @@ pub async fn run(config: &Config, command: BenchCommand, json: bool) -> CliResul
             });
             return Ok(());
         }
+        search
+        @ (BenchCommand::Corpus { .. } | BenchCommand::Recall { .. } | BenchCommand::Search { .. }) => {
+            return super::bench_search::run(config, search, json).await;
+        }
     };
     let result = tokio::task::spawn_blocking(move || queue(jobs, workers.max(1), batch.max(1)))
         .await

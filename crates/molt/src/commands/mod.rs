@@ -1,6 +1,7 @@
 //! One module per command group; each calls the application services.
 
 mod bench;
+mod bench_search;
 mod budget;
 mod db;
 mod intent;

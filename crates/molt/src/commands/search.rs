@@ -1,11 +1,14 @@
-//! `molt query "…"` and `molt search reindex`: song search from the command line.
+//! `molt query "…"` and `molt search reindex`: song search from the command line
+//! (and, for "where is song 12?", that song's status).
 
 use super::{open_store, segmenter};
 use crate::cli::{QueryArgs, SearchCommand};
 use crate::output::{emit, CliError, CliResult};
 use crate::studio::embedder;
 use molt_core::Config;
-use molt_search::{Requester, SearchError, SearchResponse, SearchService, SearchSettings, Tier};
+use molt_search::intent::{Intent, IntentClassifier};
+use molt_search::redact::log_query;
+use molt_search::{Requester, SearchError, SearchResponse, SearchService, SearchSettings, Tier, ViewCounter};
 use molt_store::SqliteStore;
 use std::io::Write;
 use std::sync::Arc;
@@ -43,7 +46,7 @@ pub fn service(config: &Config, store: &SqliteStore, notice: Notice) -> CliResul
         Arc::new(segmenter(config)?),
         SearchSettings::from_config(&config.search),
     );
-    Ok(Arc::new(service.with_query_log(Arc::new(store.clone()))))
+    Ok(Arc::new(service.with_query_log(Arc::new(store.clone())).with_views(Arc::new(store.clone()))))
 }
 
 /// How often `molt serve` works through the search outbox (queries also do,
@@ -70,6 +73,31 @@ pub fn spawn_indexer(search: Arc<SearchService>) {
     });
 }
 
+/// How often `molt serve` stores the song views it counted.
+const FLUSH_VIEWS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Stores counted song views every [`FLUSH_VIEWS_EVERY`] (`molt serve`); the
+/// caller aborts it at shutdown and flushes once more.
+pub fn spawn_view_flusher(views: Arc<ViewCounter>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FLUSH_VIEWS_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            flush_views(views.clone()).await;
+        }
+    })
+}
+
+/// One flush; a failure is logged and the views stay counted for the next.
+pub async fn flush_views(views: Arc<ViewCounter>) {
+    match tokio::task::spawn_blocking(move || views.flush()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "song views could not be stored; kept for the next try"),
+        Err(e) => tracing::warn!(error = %e, "the song views task failed"),
+    }
+}
+
 /// A search error as the CLI reports it (exit 1).
 pub fn search_error(e: SearchError) -> CliError {
     match e {
@@ -82,6 +110,9 @@ pub async fn query(config: &Config, args: QueryArgs, json: bool) -> CliResult {
     let tier: Tier = args.tier.parse().map_err(|e: String| CliError::new("invalid_tier", e))?;
     let bytes = os_bytes(&args.query);
     let store = open_store(config).await?;
+    if let Some((text, id)) = status_request(config, &bytes)? {
+        return answer_status(&store, &text, id, tier, json);
+    }
     let search = service(config, &store, if json { Notice::Quiet } else { Notice::Stderr })?;
     let limit = args.limit;
     let response = tokio::task::spawn_blocking(move || {
@@ -92,6 +123,30 @@ pub async fn query(config: &Config, args: QueryArgs, json: bool) -> CliResult {
     .map_err(|e| CliError::new("runtime", e.to_string()))?
     .map_err(search_error)?;
     emit(json, &response, render);
+    Ok(())
+}
+
+/// "Where is song 12?": a processing-status question naming a song gets that
+/// song's status instead of search results (the rules decide; no model is loaded).
+fn status_request(config: &Config, bytes: &[u8]) -> CliResult<Option<(String, i64)>> {
+    let Ok(text) = std::str::from_utf8(bytes) else { return Ok(None) };
+    let classifier = IntentClassifier::with_segmenter(Arc::new(segmenter(config)?), None)
+        .map_err(|e| CliError::new("intent_failed", e.to_string()))?;
+    let found = classifier.classify(text);
+    Ok(found.song_id.filter(|_| found.intent == Intent::ProcessingStatus).map(|id| (text.to_string(), id)))
+}
+
+/// The song's status as `tier` sees it, logged (redacted) like any query.
+fn answer_status(store: &SqliteStore, text: &str, id: i64, tier: Tier, json: bool) -> CliResult {
+    let started = Instant::now();
+    let answer = molt_search::status::song_status(store, tier, id);
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let found = usize::from(answer.is_ok());
+    if let Err(e) = log_query(store, text, Intent::ProcessingStatus, found, ms, tier) {
+        tracing::warn!(error = %e, "the status query could not be logged");
+    }
+    let answer = answer.map_err(super::song::status_error)?;
+    emit(json, &answer, super::song::render_status);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use super::open_store;
 use crate::cli::ServeArgs;
 use crate::output::{CliError, CliResult};
 use molt_core::Config;
+use molt_search::ViewCounter;
 use molt_server::AppState;
 use std::sync::Arc;
 
@@ -27,7 +28,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
     };
     let search = super::search::service(&config, &store, super::search::Notice::Log)?;
     super::search::spawn_indexer(search.clone());
-    let state = AppState::new(Arc::new(store.clone()), Arc::new(store), config).with_search(search);
+    let views = Arc::new(ViewCounter::new(Arc::new(store.clone())));
+    let flusher = super::search::spawn_view_flusher(views.clone());
+    let state = AppState::new(Arc::new(store.clone()), Arc::new(store), config)
+        .with_search(search)
+        .with_views(views.clone());
     let swept = state.catalog.sweep_stale_uploads(std::time::Duration::from_secs(3600));
     if swept > 0 {
         tracing::info!(files = swept, "removed staging files left by an interrupted upload");
@@ -39,6 +44,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
         let _ = stop.send(true);
         let _ = handle.await;
     }
+    flusher.abort();
+    super::search::flush_views(views).await;
     tracing::info!("molt stopped");
     Ok(())
 }

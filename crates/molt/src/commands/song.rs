@@ -1,4 +1,4 @@
-//! `molt song add|list|show`.
+//! `molt song add|list|show|status|rights`.
 
 use super::open_store;
 use crate::cli::{SongAddArgs, SongCommand};
@@ -10,6 +10,8 @@ use molt_core::validate::SongInput;
 use molt_core::Role;
 use molt_core::{Config, ValidationError};
 use molt_core::{MicroUsd, Stage};
+use molt_search::status::{SongStatusAnswer, StatusError};
+use molt_search::Tier;
 use molt_store::{Database, PipelineStore};
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -48,6 +50,12 @@ pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult
                 format!("{}\n{}", render_song(&song, &events), render_stages(&runs, &outputs))
             });
         }
+        SongCommand::Status { id } => {
+            // The CLI runs with the data directory's own authority: staff.
+            let answer =
+                molt_search::status::song_status(store.as_ref(), Tier::Staff, id).map_err(status_error)?;
+            emit(json, &answer, render_status);
+        }
         SongCommand::Rights { id, status } => {
             // The CLI runs with the data directory's own authority: admin.
             let song =
@@ -56,6 +64,24 @@ pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult
         }
     }
     Ok(())
+}
+
+/// A status answer for people: its one-sentence summary, then the last error
+/// when the summary does not already say it.
+pub(super) fn render_status(answer: &SongStatusAnswer) -> String {
+    let error = answer.failure.as_ref().and_then(|f| f.error.as_deref());
+    let class = answer.failure.as_ref().and_then(|f| f.error_class.as_deref());
+    match error.filter(|e| !answer.summary.contains(e)) {
+        Some(e) => format!("{}\n  last error ({}): {e}", answer.summary, class.unwrap_or("unclassified")),
+        None => answer.summary.clone(),
+    }
+}
+
+pub(super) fn status_error(e: StatusError) -> CliError {
+    match e {
+        StatusError::Store(e) => e.into(),
+        other => CliError::new(other.code(), other.to_string()),
+    }
 }
 
 fn song_input(args: SongAddArgs) -> Result<SongInput, ValidationError> {
