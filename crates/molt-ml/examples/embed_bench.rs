@@ -1,20 +1,26 @@
 //! Load time, throughput at batch sizes 1, 8 and 32, and peak memory of the e5 embedder, on
-//! Khmer and English lyric lines.
+//! Khmer and English lyric lines; then search-query latency, 4-bit path against candle.
 //!
 //! ```text
 //! cargo run --release -p molt-ml --example embed_bench -- [MODEL.bin] [--runs 3] [--sentences 96]
+//!     [--queries 200] [--rounds 3]
 //! ```
 //!
-//! The model defaults to the one `scripts/setup.sh` installs. Each figure is the median of
-//! `--runs` passes over the same `--sentences` lines (half Khmer, half English), after one
-//! warm-up call; the lines are passages (`"passage: "` prefix).
+//! The model defaults to the one `scripts/setup.sh` installs. Each throughput figure is the
+//! median of `--runs` passes over the same `--sentences` lines (half Khmer, half English),
+//! after one warm-up call; the lines are passages (`"passage: "` prefix).
+//!
+//! Query latency: `--queries` short search queries (English descriptions, romanised titles,
+//! Khmer fragments; `"query: "` prefix), one `embed_via` call each, `--rounds` times. Each
+//! query is timed on every path back to back, the order rotating per query, so that every path
+//! sees the same machine load (the machine is shared with builds).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use molt_ml::{E5Embedder, E5_MODEL_PATH};
-use molt_vector::{Embedder, Role};
+use molt_ml::{E5Embedder, E5Kernel, E5Path, E5_MODEL_PATH};
+use molt_vector::Role;
 
 const KHMER: &[&str] = &[
     "ព្រះចន្ទរះលើទន្លេមេគង្គ ខ្ញុំនៅតែនឹកអ្នករាល់យប់",
@@ -54,21 +60,86 @@ const ENGLISH: &[&str] = &[
     "Come and dance the romvong together under the full moon light",
 ];
 
+const DESCRIPTIONS: &[&str] = &[
+    "sad song about a river",
+    "happy wedding dance",
+    "love song for my mother",
+    "slow romantic ballad",
+    "song about the rain in the village",
+    "old khmer rock from the sixties",
+    "lullaby for a baby",
+    "breakup song with guitar",
+    "song about angkor wat at sunset",
+    "fast party song for new year",
+    "missing home far away",
+    "monsoon love story",
+];
+
+const TITLES: &[&str] = &[
+    "champa battambang",
+    "srolanh oun",
+    "pka sla krapom",
+    "tik phlieng",
+    "chnam oun dop pram mouy",
+    "bopha angkor",
+    "sra em",
+    "kom plech oun",
+    "phnom penh yup nis",
+    "chet bong sralanh",
+    "romvong tonle sap",
+    "mek srotum",
+];
+
+/// Search-like queries: a third English descriptions, a third romanised titles (some with a
+/// word added), a third Khmer fragments of 6–20 characters cut from the lyric lines.
+fn queries(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| match i % 3 {
+            0 => {
+                let d = DESCRIPTIONS[(i / 3) % DESCRIPTIONS.len()];
+                if (i / 3) / DESCRIPTIONS.len() % 2 == 1 {
+                    format!("{d} {}", TITLES[i % TITLES.len()])
+                } else {
+                    d.into()
+                }
+            }
+            1 => {
+                let t = TITLES[(i / 3) % TITLES.len()];
+                if (i / 3) / TITLES.len() % 2 == 1 {
+                    format!("{t} song")
+                } else {
+                    t.into()
+                }
+            }
+            _ => {
+                let line: Vec<char> = KHMER[(i / 3) % KHMER.len()].chars().collect();
+                let len = 6 + (i * 7) % 15;
+                let start = (i * 13) % line.len().saturating_sub(len).max(1);
+                line[start..(start + len).min(line.len())].iter().collect()
+            }
+        })
+        .collect()
+}
+
 struct Args {
     model: PathBuf,
     runs: usize,
     sentences: usize,
+    queries: usize,
+    rounds: usize,
 }
 
 fn parse() -> Option<Args> {
     let default_model =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../molt-data/models").join(E5_MODEL_PATH);
-    let mut args = Args { model: default_model, runs: 3, sentences: 96 };
+    let mut args = Args { model: default_model, runs: 3, sentences: 96, queries: 200, rounds: 3 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--runs" => args.runs = it.next()?.parse().ok().filter(|&n| n > 0)?,
             "--sentences" => args.sentences = it.next()?.parse().ok().filter(|&n| n > 0)?,
+            "--queries" => args.queries = it.next()?.parse().ok().filter(|&n| n > 0)?,
+            "--rounds" => args.rounds = it.next()?.parse().ok().filter(|&n| n > 0)?,
             s if s.starts_with("--") => return None,
             _ => args.model = PathBuf::from(a),
         }
@@ -92,14 +163,84 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Sentences per second embedding `lines` in calls of `batch` texts, median of `runs`.
-fn throughput(model: &E5Embedder, lines: &[&str], batch: usize, runs: usize) -> (f64, Vec<f64>) {
-    model.embed(&lines[..batch.min(lines.len())], Role::Passage).expect("warm-up");
+/// The value below which `q` of `sorted` lie (nearest rank).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+}
+
+/// Per-query latency on each path, interleaved; prints p50/p99/max and the agreement of the
+/// 4-bit vectors with candle's.
+fn query_latency(model: &E5Embedder, queries: &[String], rounds: usize) {
+    let paths = [
+        ("candle f32", E5Path::Candle),
+        ("4-bit, AVX2", E5Path::Fast(E5Kernel::Avx2)),
+        ("4-bit, portable", E5Path::Fast(E5Kernel::Portable)),
+    ];
+    let mut times = vec![Vec::new(); paths.len()];
+    let mut cosines = Vec::new();
+    for q in queries.iter().take(5) {
+        paths.iter().for_each(|p| drop(model.embed_via(&[q], Role::Query, p.1).expect("warm-up")));
+    }
+    for round in 0..rounds {
+        for (i, q) in queries.iter().enumerate() {
+            let mut vectors = vec![Vec::new(); paths.len()];
+            for k in 0..paths.len() {
+                let p = (i + round + k) % paths.len();
+                let start = Instant::now();
+                vectors[p] = model.embed_via(&[q], Role::Query, paths[p].1).expect("embed").remove(0);
+                times[p].push(start.elapsed().as_secs_f64() * 1e3);
+            }
+            if round == 0 {
+                cosines.push(dot(&vectors[0], &vectors[1]).min(dot(&vectors[0], &vectors[2])));
+            }
+        }
+    }
+    let tokens: Vec<usize> = queries.iter().map(|q| model.tokenize(q, Role::Query).unwrap().len()).collect();
+    let (min_t, max_t) = (tokens.iter().min().unwrap(), tokens.iter().max().unwrap());
+    let mean_t = tokens.iter().sum::<usize>() as f64 / tokens.len() as f64;
+    println!(
+        "{} queries × {rounds} rounds, {min_t}–{max_t} tokens ({mean_t:.1} on average), interleaved:",
+        queries.len()
+    );
+    let mut p50s = Vec::new();
+    for ((name, _), t) in paths.iter().zip(&mut times) {
+        t.sort_by(f64::total_cmp);
+        let (p50, p99) = (percentile(t, 0.5), percentile(t, 0.99));
+        println!(
+            "  {name:<16} p50 {p50:6.2} ms  p90 {:6.2} ms  p99 {p99:6.2} ms  max {:6.2} ms",
+            percentile(t, 0.9),
+            t[t.len() - 1]
+        );
+        p50s.push((p50, p99));
+    }
+    println!(
+        "  candle / 4-bit AVX2: {:.1}× at p50, {:.1}× at p99",
+        p50s[0].0 / p50s[1].0,
+        p50s[0].1 / p50s[1].1
+    );
+    cosines.sort_by(f64::total_cmp);
+    let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
+    println!("  cosine 4-bit vs candle: min {:.6}, mean {mean:.6}", cosines[0]);
+}
+
+/// Sentences per second embedding `lines` in calls of `batch` texts on `path`, median of `runs`.
+fn throughput(
+    model: &E5Embedder,
+    lines: &[&str],
+    batch: usize,
+    runs: usize,
+    path: E5Path,
+) -> (f64, Vec<f64>) {
+    model.embed_via(&lines[..batch.min(lines.len())], Role::Passage, path).expect("warm-up");
     let rates: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();
             for chunk in lines.chunks(batch) {
-                model.embed(chunk, Role::Passage).expect("embed");
+                model.embed_via(chunk, Role::Passage, path).expect("embed");
             }
             lines.len() as f64 / start.elapsed().as_secs_f64()
         })
@@ -109,7 +250,7 @@ fn throughput(model: &E5Embedder, lines: &[&str], batch: usize, runs: usize) -> 
 
 fn main() -> ExitCode {
     let Some(args) = parse() else {
-        eprintln!("usage: embed_bench [MODEL.bin] [--runs N] [--sentences N]");
+        eprintln!("usage: embed_bench [MODEL.bin] [--runs N] [--sentences N] [--queries N] [--rounds N]");
         return ExitCode::from(2);
     };
     let start = Instant::now();
@@ -140,12 +281,21 @@ fn main() -> ExitCode {
         args.runs
     );
     for batch in [1, 8, 32] {
-        let (rate, all) = throughput(&model, &lines, batch, args.runs);
-        let all: Vec<String> = all.iter().map(|r| format!("{r:.1}")).collect();
-        println!("batch {batch:>2}: {rate:7.1} sentences/s (runs: {})", all.join(", "));
+        for (name, path) in [("embed", E5Path::Auto), ("candle", E5Path::Candle)] {
+            let (rate, all) = throughput(&model, &lines, batch, args.runs, path);
+            let all: Vec<String> = all.iter().map(|r| format!("{r:.1}")).collect();
+            println!("batch {batch:>2}, {name:<6}: {rate:7.1} sentences/s (runs: {})", all.join(", "));
+        }
     }
-    if let Some((peak, _)) = memory_mib() {
-        println!("peak RSS: {peak:.0} MiB");
+    let queries = queries(args.queries);
+    query_latency(&model, &queries, args.rounds);
+    // Where the 4-bit path stops paying: English lines joined 2 and 4 at a time (≈ 40, 80 ids).
+    for n in [2, 4] {
+        let joined: Vec<String> = ENGLISH.chunks(n).map(|c| c.join(" ")).cycle().take(24).collect();
+        query_latency(&model, &joined, 1);
+    }
+    if let Some((peak, rss)) = memory_mib() {
+        println!("RSS at the end: {rss:.0} MiB; peak RSS: {peak:.0} MiB");
     }
     ExitCode::SUCCESS
 }

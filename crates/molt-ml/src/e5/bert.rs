@@ -51,7 +51,7 @@ struct Layer {
 /// The word-embedding table, kept in its file encoding: dequantised to f32 it would take
 /// 384 MB (250,037 × 384), four-bit it takes 54 MB, and a lookup dequantises only the rows
 /// a batch uses.
-struct WordTable {
+pub(crate) struct WordTable {
     dtype: DType,
     bytes: Vec<u8>,
     row_bytes: usize,
@@ -59,7 +59,8 @@ struct WordTable {
 }
 
 impl WordTable {
-    fn rows(&self, ids: &[u32], out: &mut [f32]) {
+    /// The rows of `ids`, dequantised into `out` (`ids.len() × hidden`).
+    pub fn rows(&self, ids: &[u32], out: &mut [f32]) {
         for (&id, row) in ids.iter().zip(out.chunks_exact_mut(self.hidden)) {
             let start = id as usize * self.row_bytes;
             dequantise(self.dtype, &self.bytes[start..start + self.row_bytes], row);
@@ -171,6 +172,11 @@ impl Bert {
             hidden,
             pad: file.vocab.pad,
         })
+    }
+
+    /// The word-embedding table, which the 4-bit encoder ([`super::fast`]) shares.
+    pub fn words(&self) -> &WordTable {
+        &self.words
     }
 
     /// Mean-pooled, L2-normalised embeddings of a batch of token sequences (each with its

@@ -3,15 +3,21 @@
 //!
 //! * [`file`]: the strict parser of the model file and the 4-bit dequantiser;
 //! * [`tokenizer`]: XLM-R's SentencePiece Unigram tokenizer, written here (no `tokenizers`);
-//! * [`bert`]: the 12-layer encoder, mean pooling and L2 normalisation.
+//! * [`bert`]: the 12-layer encoder, mean pooling and L2 normalisation, on candle (batches,
+//!   long texts);
+//! * [`fast`] and [`q4`]: the same encoder for one short text (a search query) in plain Rust,
+//!   multiplying straight from the 4-bit weights.
 //!
 //! Threads: candle's matmuls (gemm) and row-wise ops (layer-norm, softmax) run on rayon's
 //! global pool, one thread per physical core unless `RAYON_NUM_THREADS` says otherwise. A
 //! batch of texts is one forward pass, so the cores share each matmul; callers need not (and
-//! on a 2-core machine should not) run several `embed` calls in parallel.
+//! on a 2-core machine should not) run several `embed` calls in parallel. The short-text path
+//! is single-threaded: concurrent queries each take a core.
 
 mod bert;
+mod fast;
 mod file;
+mod q4;
 #[cfg(test)]
 mod synthetic;
 mod tokenizer;
@@ -21,13 +27,31 @@ use std::path::Path;
 use molt_vector::{EmbedError, Embedder, Role};
 
 use bert::Bert;
+use fast::Encoder;
 use file::ModelFile;
+pub use q4::Kernel as E5Kernel;
 use tokenizer::{Specials, Tokenizer};
 
 /// The id stored with every vector: the model and its preprocessing.
 pub const E5_MODEL_ID: &str = "multilingual-e5-small-q4";
 /// Texts per forward pass. Texts are sorted by length first, so a batch pads little.
 const MAX_BATCH: usize = 32;
+/// Texts of at most this many tokens (specials and prefix included) take the 4-bit path.
+pub const E5_FAST_MAX_TOKENS: usize = 64;
+
+/// Which encoder computes the vectors of an [`E5Embedder::embed_via`] call (for tests and
+/// benchmarks; [`Embedder::embed`] is `Auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum E5Path {
+    /// Texts of at most [`E5_FAST_MAX_TOKENS`] tokens one by one on the 4-bit path (with the
+    /// fastest kernel the CPU has), the rest in candle batches.
+    Auto,
+    /// Every text in candle batches (f32 weights dequantised at load).
+    Candle,
+    /// Every text on the 4-bit path with this kernel, whatever its length. An AVX2 kernel
+    /// on a CPU without AVX2 runs the portable one.
+    Fast(E5Kernel),
+}
 
 /// multilingual-e5-small (4-bit weights, f32 compute) as an [`Embedder`].
 ///
@@ -36,12 +60,16 @@ const MAX_BATCH: usize = 32;
 pub struct E5Embedder {
     tokenizer: Tokenizer,
     model: Bert,
+    /// The 4-bit encoder; `None` if the file's linear layers are not 4-bit.
+    fast: Option<Encoder>,
+    kernel: E5Kernel,
     dim: usize,
     max_tokens: usize,
 }
 
 impl E5Embedder {
-    /// Loads and checks `e5-small-q4.bin`; the 4-bit layers are dequantised to f32 in memory.
+    /// Loads and checks `e5-small-q4.bin`; the 4-bit layers are dequantised to f32 in memory
+    /// for the candle path and also kept 4-bit (13 MB) for the short-text path.
     pub fn load(path: &Path) -> Result<E5Embedder, EmbedError> {
         let in_file = |reason: String| EmbedError::Model(format!("{}: {reason}", path.display()));
         let bytes = std::fs::read(path).map_err(|e| in_file(e.to_string()))?;
@@ -52,12 +80,20 @@ impl E5Embedder {
     fn from_bytes(bytes: &[u8]) -> Result<E5Embedder, String> {
         let file = ModelFile::parse(bytes).map_err(|e| e.to_string())?;
         let model = Bert::load(&file).map_err(|e| e.to_string())?;
+        let fast = Encoder::load(&file).map_err(|e| e.to_string())?;
         let v = &file.vocab;
         let specials = Specials { bos: v.bos, eos: v.eos, unk: v.unk };
         let max_tokens = file.header.max_positions;
         let tokenizer =
             Tokenizer::new(&v.pieces, &v.scores, specials, file.normalisation.clone(), max_tokens);
-        Ok(E5Embedder { tokenizer, model, dim: file.header.hidden, max_tokens })
+        Ok(E5Embedder {
+            tokenizer,
+            model,
+            fast,
+            kernel: E5Kernel::detect(),
+            dim: file.header.hidden,
+            max_tokens,
+        })
     }
 
     /// The ids the model reads for `text` in `role`: `<s>`, the prefix and the text's pieces
@@ -76,6 +112,57 @@ impl E5Embedder {
     /// The most ids one text can have (`<s>` and `</s>` included); longer texts are cut.
     pub fn max_tokens(&self) -> usize {
         self.max_tokens
+    }
+
+    /// [`Embedder::embed`] with the encoder chosen by `path`. Vectors agree across paths to
+    /// cosine ≥ 0.9999 (the same weights; only the order of f32 sums differs).
+    pub fn embed_via(&self, texts: &[&str], role: Role, path: E5Path) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let ids = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.tokenize(t, role).map_err(|e| which_text(i, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (fast, kernel) = match (path, &self.fast) {
+            (E5Path::Candle, _) | (E5Path::Auto, None) => (None, self.kernel),
+            (E5Path::Auto, Some(f)) => (Some(f), self.kernel),
+            (E5Path::Fast(k), Some(f)) => (Some(f), k),
+            (E5Path::Fast(_), None) => {
+                return Err(EmbedError::Compute(
+                    "this model file's layers are not 4-bit: no fast path".into(),
+                ))
+            }
+        };
+        let fits = |len: usize| path != E5Path::Auto || len <= E5_FAST_MAX_TOKENS;
+        let mut out = vec![Vec::new(); ids.len()];
+        let mut rest = Vec::new();
+        for (i, ids) in ids.iter().enumerate() {
+            match fast {
+                Some(f) if fits(ids.len()) => out[i] = f.embed(kernel, self.model.words(), ids),
+                _ => rest.push(i),
+            }
+        }
+        self.embed_batched(&ids, rest, &mut out)?;
+        Ok(out)
+    }
+
+    /// The texts `which` of `ids` through candle, in batches of similar length.
+    fn embed_batched(
+        &self,
+        ids: &[Vec<u32>],
+        mut which: Vec<usize>,
+        out: &mut [Vec<f32>],
+    ) -> Result<(), EmbedError> {
+        // Shortest first, so that each batch pads to a similar length; ties keep input order,
+        // which makes the batches (and so the bits of every vector) a function of the input.
+        which.sort_by_key(|&i| ids[i].len());
+        for chunk in which.chunks(MAX_BATCH) {
+            let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+            let vectors = self.model.embed(&batch).map_err(|e| EmbedError::Compute(e.to_string()))?;
+            for (&i, v) in chunk.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -117,24 +204,7 @@ impl Embedder for E5Embedder {
     }
 
     fn embed(&self, texts: &[&str], role: Role) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let ids = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| self.tokenize(t, role).map_err(|e| which_text(i, e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Shortest first, so that each batch pads to a similar length; ties keep input order,
-        // which makes the batches (and so the bits of every vector) a function of the input.
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![Vec::new(); ids.len()];
-        for chunk in order.chunks(MAX_BATCH) {
-            let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let vectors = self.model.embed(&batch).map_err(|e| EmbedError::Compute(e.to_string()))?;
-            for (&i, v) in chunk.iter().zip(vectors) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        self.embed_via(texts, role, E5Path::Auto)
     }
 }
 
@@ -184,6 +254,23 @@ mod tests {
             assert!(dot(alone, v) > 0.99999, "{text:?}");
         }
         assert_eq!(together, m.embed(&texts, Role::Passage).unwrap(), "bit-identical on repeat");
+    }
+
+    #[test]
+    fn the_4bit_path_agrees_with_candle_on_the_synthetic_model() {
+        let m = model();
+        let texts = ["ab", "b ab a", "☃", "ab ab ab ab ab b"];
+        let candle = m.embed_via(&texts, Role::Query, E5Path::Candle).unwrap();
+        for kernel in [E5Kernel::Portable, E5Kernel::Avx2] {
+            let fast = m.embed_via(&texts, Role::Query, E5Path::Fast(kernel)).unwrap();
+            for ((t, a), b) in texts.iter().zip(&fast).zip(&candle) {
+                assert!(dot(a, b) > 0.99999, "{kernel:?} {t:?}: {}", dot(a, b));
+            }
+        }
+        assert_eq!(
+            m.embed(&texts, Role::Query).unwrap(),
+            m.embed_via(&texts, Role::Query, E5Path::Fast(E5Kernel::detect())).unwrap()
+        );
     }
 
     #[test]

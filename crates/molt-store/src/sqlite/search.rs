@@ -46,6 +46,22 @@ pub fn source(conn: &Connection, song_id: i64) -> StoreResult<Option<SearchSourc
     Ok(Some(SearchSource { song, aliases, lyrics }))
 }
 
+/// [`source`] for each of `ids` that is a song, in one read.
+pub fn sources(conn: &Connection, ids: &[i64]) -> StoreResult<HashMap<i64, SearchSource>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(found) = source(conn, id)? {
+            out.insert(id, found);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any song waits in the outbox (one index probe).
+pub fn has_pending(conn: &Connection) -> StoreResult<bool> {
+    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?.query_row([], |r| r.get(0))?)
+}
+
 fn delete_rows(conn: &Connection, song_id: i64) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM search_words WHERE rowid = ?1")?.execute([song_id])?;
     conn.prepare_cached("DELETE FROM search_trigrams WHERE rowid = ?1")?.execute([song_id])?;
@@ -196,13 +212,7 @@ fn ranked(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreR
 
 pub fn words(conn: &Connection, query: &WordsQuery) -> StoreResult<Vec<RankedSong>> {
     let Some(expression) = words_expression(query) else { return Ok(Vec::new()) };
-    let sql = format!(
-        "SELECT search_words.rowid, bm25(search_words, {WORD_WEIGHTS}) AS score
-         FROM search_words JOIN songs s ON s.id = search_words.rowid
-         WHERE search_words MATCH ?1 AND (?2 IS NULL OR s.status = ?2)
-         ORDER BY score, search_words.rowid LIMIT ?3"
-    );
-    ranked(conn, &sql, params![expression, published(query.published_only), query.limit as i64])
+    best_matches(conn, "search_words", WORD_WEIGHTS, &expression, query.published_only, query.limit)
 }
 
 pub fn trigrams(
@@ -212,13 +222,66 @@ pub fn trigrams(
     limit: usize,
 ) -> StoreResult<Vec<RankedSong>> {
     let Some(expression) = trigram_expression(groups) else { return Ok(Vec::new()) };
-    let sql = format!(
-        "SELECT search_trigrams.rowid, bm25(search_trigrams, {TRIGRAM_WEIGHTS}) AS score
-         FROM search_trigrams JOIN songs s ON s.id = search_trigrams.rowid
-         WHERE search_trigrams MATCH ?1 AND (?2 IS NULL OR s.status = ?2)
-         ORDER BY score, search_trigrams.rowid LIMIT ?3"
+    best_matches(conn, "search_trigrams", TRIGRAM_WEIGHTS, &expression, published_only, limit)
+}
+
+/// The best `limit` rows of `table` matching `expression` (BM25, then rowid)
+/// that are songs (published ones when `published_only`).
+///
+/// The match is ranked without the songs table first: joining it costs a
+/// b-tree lookup for every matching row (thousands for a common word), while
+/// the rows kept are only `limit`. When every row of that first answer is a
+/// song that may be shown, or the answer holds every match, it is the answer;
+/// otherwise (a song hidden or gone among the best) the joined query runs, so
+/// the result is always the same as the joined query's.
+fn best_matches(
+    conn: &Connection,
+    table: &str,
+    weights: &str,
+    expression: &str,
+    published_only: bool,
+    limit: usize,
+) -> StoreResult<Vec<RankedSong>> {
+    let bare = format!(
+        "SELECT rowid, bm25({table}, {weights}) AS score FROM {table}
+         WHERE {table} MATCH ?1 ORDER BY score, rowid LIMIT ?2"
     );
-    ranked(conn, &sql, params![expression, published(published_only), limit as i64])
+    let found = ranked(conn, &bare, params![expression, limit as i64])?;
+    let ids: Vec<i64> = found.iter().map(|r| r.song_id).collect();
+    let statuses = statuses(conn, &ids)?;
+    let shown = |id: &i64| statuses.get(id).is_some_and(|s| !published_only || *s == SongStatus::Published);
+    if ids.iter().all(shown) {
+        return Ok(found);
+    }
+    if found.len() < limit {
+        return Ok(found.into_iter().filter(|r| shown(&r.song_id)).collect());
+    }
+    let joined = format!(
+        "SELECT {table}.rowid, bm25({table}, {weights}) AS score
+         FROM {table} JOIN songs s ON s.id = {table}.rowid
+         WHERE {table} MATCH ?1 AND (?2 IS NULL OR s.status = ?2)
+         ORDER BY score, {table}.rowid LIMIT ?3"
+    );
+    ranked(conn, &joined, params![expression, published(published_only), limit as i64])
+}
+
+/// For each of `groups` (alternatives of one word, as in [`WordsQuery`]),
+/// the songs whose words contain one of them: plain membership, no ranking.
+pub fn word_groups(conn: &Connection, groups: &[Vec<WordTerm>]) -> StoreResult<Vec<Vec<i64>>> {
+    let mut stmt = conn.prepare_cached("SELECT rowid FROM search_words WHERE search_words MATCH ?1")?;
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let one =
+            WordsQuery { groups: vec![group.clone()], require_all: true, published_only: false, limit: 0 };
+        let ids = match words_expression(&one) {
+            Some(expression) => {
+                stmt.query_map([expression], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?
+            }
+            None => Vec::new(),
+        };
+        out.push(ids);
+    }
+    Ok(out)
 }
 
 /// `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE '\'`.
@@ -236,26 +299,64 @@ fn like_pattern(fragment: &str) -> String {
 
 /// Songs whose substring text contains `fragment` (for queries of 1–2
 /// characters, which a trigram index cannot answer): title matches first,
-/// then artist, then lyrics. The unary `+` keeps SQLite from handing the LIKE
-/// to FTS5, whose trigram index answers patterns under 3 characters with no
-/// rows; a plain scan of the table answers them right.
+/// then artist, then lyrics, each by song id; at most `limit`.
+///
+/// Three scans, each in song-id order and stopped as soon as it has enough:
+/// titles, then artists (not already found), then lyrics (neither) — a
+/// common letter is answered after the first few hundred rows. Titles and
+/// artists are read from the trigram table's content table directly: through
+/// the FTS5 table every row's lyrics would be loaded as well. The unary `+`
+/// keeps SQLite from handing the LIKE to FTS5, whose trigram index answers
+/// patterns under 3 characters with no rows. A fragment that few songs
+/// contain still reads every row (the cost grows with the catalogue).
 pub fn like(
     conn: &Connection,
     fragment: &str,
     published_only: bool,
     limit: usize,
 ) -> StoreResult<Vec<RankedSong>> {
-    if fragment.chars().all(char::is_control) {
+    if fragment.chars().all(char::is_control) || limit == 0 {
         return Ok(Vec::new());
     }
-    let sql = "SELECT t.rowid,
-                CASE WHEN +t.title LIKE ?1 ESCAPE '\\' THEN 0.0
-                     WHEN +t.artist LIKE ?1 ESCAPE '\\' THEN 1.0 ELSE 2.0 END AS score
-         FROM search_trigrams t JOIN songs s ON s.id = t.rowid
-         WHERE (+t.title LIKE ?1 ESCAPE '\\' OR +t.artist LIKE ?1 ESCAPE '\\' OR +t.lyrics LIKE ?1 ESCAPE '\\')
-           AND (?2 IS NULL OR s.status = ?2)
-         ORDER BY score, t.rowid LIMIT ?3";
-    ranked(conn, sql, params![like_pattern(fragment), published(published_only), limit as i64])
+    let pattern = like_pattern(fragment);
+    let status = published(published_only);
+    let phases = [
+        (
+            0.0,
+            "SELECT c.id FROM search_trigrams_content c JOIN songs s ON s.id = c.id
+             WHERE c.c0 LIKE ?1 ESCAPE '\\' AND (?2 IS NULL OR s.status = ?2)
+             ORDER BY c.id LIMIT ?3",
+        ),
+        (
+            1.0,
+            "SELECT c.id FROM search_trigrams_content c JOIN songs s ON s.id = c.id
+             WHERE c.c1 LIKE ?1 ESCAPE '\\' AND NOT coalesce(c.c0 LIKE ?1 ESCAPE '\\', 0)
+               AND (?2 IS NULL OR s.status = ?2)
+             ORDER BY c.id LIMIT ?3",
+        ),
+        (
+            2.0,
+            "SELECT t.rowid FROM search_trigrams t JOIN songs s ON s.id = t.rowid
+             WHERE +t.lyrics LIKE ?1 ESCAPE '\\'
+               AND NOT coalesce(+t.title LIKE ?1 ESCAPE '\\', 0)
+               AND NOT coalesce(+t.artist LIKE ?1 ESCAPE '\\', 0)
+               AND (?2 IS NULL OR s.status = ?2)
+             ORDER BY t.rowid LIMIT ?3",
+        ),
+    ];
+    let mut out: Vec<RankedSong> = Vec::new();
+    for (score, sql) in phases {
+        let wanted = limit - out.len();
+        let mut stmt = conn.prepare_cached(sql)?;
+        let ids = stmt.query_map(params![pattern, status, wanted as i64], |r| r.get::<_, i64>(0))?;
+        for id in ids {
+            out.push(RankedSong { song_id: id?, score });
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Every passage embedded with `model`, in id order.
@@ -330,6 +431,15 @@ impl crate::repo::SearchStore for super::SqliteStore {
     }
     fn search_source(&self, song_id: i64) -> StoreResult<Option<SearchSource>> {
         self.read(|c| source(c, song_id))
+    }
+    fn search_sources(&self, ids: &[i64]) -> StoreResult<HashMap<i64, SearchSource>> {
+        self.read(|c| sources(c, ids))
+    }
+    fn search_has_pending(&self) -> StoreResult<bool> {
+        self.read(has_pending)
+    }
+    fn search_word_groups(&self, groups: &[Vec<WordTerm>]) -> StoreResult<Vec<Vec<i64>>> {
+        self.read(|c| word_groups(c, groups))
     }
     fn search_put(&self, entry: SearchEntry, generation: Option<i64>) -> StoreResult<bool> {
         self.write(move |c| put(c, &entry, generation))
