@@ -23,6 +23,7 @@ pub mod redact;
 
 pub mod indexer;
 pub mod ratelimit;
+pub mod recent;
 pub mod service;
 pub mod snippet;
 pub mod status;

@@ -11,7 +11,14 @@
 //!    reach logs; empty or blank is refused as "empty query".
 //! 3. **The outbox** is worked through first, so every change committed
 //!    before the query is searchable ([`crate::indexer`]); when it is empty
-//!    (one read) the query goes on without taking the indexing lock.
+//!    (one read) the query goes on without taking the indexing lock. Then
+//!    **remembered answers**: the same query, tier and limit answered before
+//!    at the index generation read now (one read) is answered again from
+//!    memory. Every change a result can show moves the generation (content
+//!    through the outbox triggers, a song's status by its own trigger), so a
+//!    remembered answer is never one a change has made wrong. Empty answers
+//!    (their suggestions follow song views) and answers whose vector ranking
+//!    could not run are not remembered.
 //! 4. **Three rankings**, each of songs the caller's tier may see (the song's
 //!    status is read from the store as the query runs):
 //!    - *words*: the query's words (normalised, segmented like the index),
@@ -45,6 +52,7 @@
 use crate::indexer::{IndexReport, Indexer};
 use crate::intent::IntentClassifier;
 use crate::ratelimit::{Clock, RateLimiter, RateLimits, SystemClock};
+use crate::recent::Recent;
 use crate::snippet::{self, display_line, find_compact, find_words, Snippet};
 use crate::suggest::{
     edit_distance, loose_phrase, max_edits, Suggestion, SuggestionKind, PER_KIND, POPULAR_WINDOW_DAYS,
@@ -82,6 +90,11 @@ const VECTOR_SHARE: f32 = 0.75;
 const SUGGESTION_SCAN: usize = 5_000;
 /// Query vectors remembered (1.5 KB each): repeated queries skip the model.
 const QUERY_VECTORS: usize = 4_096;
+/// Answers remembered (a few KB each; premium and staff answers carry lyrics).
+const ANSWERS: usize = 2_048;
+
+/// What an answer depends on besides the index: the query, the tier, the limit.
+type AnswerKey = (String, Tier, usize);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -203,6 +216,9 @@ pub struct SearchService {
     segmenter: Arc<Segmenter>,
     vectors: VectorCache,
     query_vectors: QueryVectors,
+    /// Answers by (query, tier, limit), each with the index generation it was
+    /// computed at: a repeated query is answered again only after a change.
+    answers: Recent<AnswerKey, (i64, Arc<Vec<SearchResult>>)>,
     limiter: RateLimiter,
     settings: SearchSettings,
     /// One outbox pass at a time in this process.
@@ -230,6 +246,7 @@ impl SearchService {
             segmenter,
             vectors: VectorCache::default(),
             query_vectors: QueryVectors::new(QUERY_VECTORS),
+            answers: Recent::new(ANSWERS),
             limiter: RateLimiter::new(settings.limits, Arc::new(SystemClock::default())),
             settings,
             processing: Mutex::new(()),
@@ -367,6 +384,41 @@ impl SearchService {
         let started = Instant::now();
         let limit = limit.unwrap_or(DEFAULT_RESULTS).clamp(1, who.tier.max_results());
         self.catch_up()?;
+        // Read after the catch-up: an answer is kept under the generation it
+        // was computed at, so any later change makes it a miss.
+        let generation = self.store.search_generation()?;
+        let key = (query.to_string(), who.tier, limit);
+        let (results, suggestions) = match self.answers.get(&key).filter(|(g, _)| *g == generation) {
+            Some((_, results)) => (results.as_ref().clone(), Vec::new()),
+            None => {
+                let (results, suggestions, complete) = self.answer(who, query, limit)?;
+                if complete && !results.is_empty() {
+                    self.answers.put(key, (generation, Arc::new(results.clone())));
+                }
+                (results, suggestions)
+            }
+        };
+        let response_time_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            tier = who.tier.as_str(),
+            results = results.len(),
+            response_time_ms,
+            query_chars = query.chars().count(),
+            "search"
+        );
+        self.log(who, query, results.len(), response_time_ms);
+        Ok(SearchResponse { query: query.to_string(), results, response_time_ms, suggestions })
+    }
+
+    /// The results (or, when there are none, the suggestions) for a query;
+    /// `complete` is false when a ranking that should have run could not (the
+    /// model failed), so the answer is not worth remembering.
+    fn answer(
+        &self,
+        who: &Requester,
+        query: &str,
+        limit: usize,
+    ) -> Result<(Vec<SearchResult>, Vec<Suggestion>, bool), SearchError> {
         let published_only = !who.tier.sees_unpublished();
         let plan = Plan::new(&self.segmenter, query);
         let depth = RANKING_DEPTH.max(limit);
@@ -405,16 +457,9 @@ impl SearchService {
         }
         let suggestions =
             if results.is_empty() { self.suggestions(&plan, published_only)? } else { Vec::new() };
-        let response_time_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::info!(
-            tier = who.tier.as_str(),
-            results = results.len(),
-            response_time_ms,
-            query_chars = query.chars().count(),
-            "search"
-        );
-        self.log(who, query, results.len(), response_time_ms);
-        Ok(SearchResponse { query: query.to_string(), results, response_time_ms, suggestions })
+        let complete =
+            self.indexer.model().is_none() || vector_hits.is_some() || plan.compact.chars().count() < 3;
+        Ok((results, suggestions, complete))
     }
 
     fn rank_words(&self, plan: &Plan, published_only: bool, depth: usize) -> Result<Vec<i64>, SearchError> {

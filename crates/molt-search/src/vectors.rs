@@ -32,6 +32,7 @@
 //! kind with fewer than [`MIN_KIND_PASSAGES`] passages is centred on the mean
 //! of all passages instead (its own mean would mostly be those few passages).
 
+use crate::recent::Recent;
 use molt_core::search::LineVector;
 use molt_khmer::{detect_script, Script};
 use molt_store::{SearchStore, StoreError};
@@ -200,60 +201,32 @@ impl VectorCache {
 }
 
 /// Query vectors already computed, by query text: a listener's repeated or
-/// popular query skips the model (≈ 30 ms on 2 cores, most of a search).
-/// Bounded: two generations of at most `capacity / 2` entries each; when the
-/// newer one fills up, the older is dropped whole (a cheap approximation of
-/// least-recently-used: an entry read from the older one moves to the newer).
-pub struct QueryVectors {
-    capacity: usize,
-    generations: Mutex<Generations>,
-}
-
-/// The newer and the older generation of remembered query vectors.
-type Generations = (HashMap<String, Arc<[f32]>>, HashMap<String, Arc<[f32]>>);
+/// popular query skips the model (most of a search's time). Bounded
+/// ([`crate::recent::Recent`]); the model is part of the key, so vectors of
+/// two models never mix.
+pub struct QueryVectors(Recent<(String, String), Arc<[f32]>>);
 
 impl QueryVectors {
     pub fn new(capacity: usize) -> QueryVectors {
-        QueryVectors { capacity: capacity.max(2), generations: Mutex::new((HashMap::new(), HashMap::new())) }
+        QueryVectors(Recent::new(capacity))
     }
 
     /// The vector of `query` for `model`, if computed before.
     pub fn get(&self, model: &str, query: &str) -> Option<Arc<[f32]>> {
-        let key = cache_key(model, query);
-        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = g.0.get(&key) {
-            return Some(v.clone());
-        }
-        let v = g.1.remove(&key)?;
-        self.insert_locked(&mut g, key, v.clone());
-        Some(v)
+        self.0.get(&(model.to_string(), query.to_string()))
     }
 
     pub fn put(&self, model: &str, query: &str, vector: Arc<[f32]>) {
-        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
-        self.insert_locked(&mut g, cache_key(model, query), vector);
-    }
-
-    fn insert_locked(&self, g: &mut Generations, key: String, vector: Arc<[f32]>) {
-        if g.0.len() >= self.capacity / 2 {
-            g.1 = std::mem::take(&mut g.0);
-        }
-        g.0.insert(key, vector);
+        self.0.put((model.to_string(), query.to_string()), vector);
     }
 
     pub fn len(&self) -> usize {
-        let g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
-        g.0.len() + g.1.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
-}
-
-/// The model is part of the key: vectors of two models never mix.
-fn cache_key(model: &str, query: &str) -> String {
-    format!("{model}\u{0}{query}")
 }
 
 #[cfg(test)]

@@ -597,3 +597,26 @@ async fn one_and_two_character_queries_find_titles_then_artists_then_lyrics() {
     // And through the service: a two-letter query still finds the lyric match.
     assert!(studio.ids(Tier::Staff, "ទឹ").contains(&river));
 }
+
+#[tokio::test]
+async fn a_remembered_answer_is_never_served_after_a_change_it_would_show() {
+    let (studio, [champa, river, ..]) = catalogue(false).await;
+    for _ in 0..2 {
+        assert_eq!(studio.ids(Tier::Anonymous, "ចម្ប៉ា").first(), Some(&champa));
+    }
+    // A status change (no outbox row, a trigger moves the generation): hidden at once.
+    studio.store.set_song_status(champa, SongStatus::Archived, "t", None).await.unwrap();
+    assert!(!studio.ids(Tier::Anonymous, "ចម្ប៉ា").contains(&champa));
+    assert!(studio.ids(Tier::Staff, "ចម្ប៉ា").contains(&champa), "staff still see it");
+    studio.store.set_song_status(champa, SongStatus::Published, "t", None).await.unwrap();
+    assert_eq!(studio.ids(Tier::Anonymous, "ចម្ប៉ា").first(), Some(&champa));
+    // New lyrics (through the outbox): the old answer's snippet is not served again.
+    let before = studio.search(Tier::Anonymous, "ទន្លេ");
+    assert!(before.results.iter().any(|r| r.song_id == river), "{before:#?}");
+    studio.store.add_lyrics(river, lyrics("ទន្លេថ្មីហូរកាត់ភូមិ"), "t").await.unwrap();
+    let after = studio.search(Tier::Anonymous, "ទន្លេ");
+    let snippet =
+        |r: &SearchResponse| r.results.iter().find(|x| x.song_id == river).map(|x| x.snippet.clone());
+    assert_ne!(snippet(&before), snippet(&after), "{after:#?}");
+    assert!(snippet(&after).unwrap().contains("ថ្មី"), "{after:#?}");
+}

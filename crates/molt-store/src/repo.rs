@@ -116,6 +116,9 @@ pub trait SearchStore: Send + Sync {
     ) -> StoreResult<std::collections::HashMap<i64, molt_core::search::SearchSource>>;
     /// Whether the outbox holds any song (cheap: one index probe, no lock).
     fn search_has_pending(&self) -> StoreResult<bool>;
+    /// The index's generation: it moves with every change a search result can
+    /// show (content through the outbox, a song's status by trigger).
+    fn search_generation(&self) -> StoreResult<i64>;
     /// For each group of word alternatives, the songs whose words contain one
     /// of them (membership only, unranked, every status).
     fn search_word_groups(&self, groups: &[Vec<molt_core::search::WordTerm>]) -> StoreResult<Vec<Vec<i64>>>;

@@ -225,7 +225,10 @@ async fn learner_tokens_can_be_stored_and_the_migration_rolls_back_cleanly() {
     let premium = store.create_token(token("pr", Role::Premium), "t").await.unwrap();
     assert_eq!(premium.role, Role::Premium);
     // Later migrations (the query log and after) come first.
-    assert_eq!(store.rollback(3).unwrap().versions, ["20261121000009", "20261121000008", "20261121000007"]);
+    assert_eq!(
+        store.rollback(4).unwrap().versions,
+        ["20261121000010", "20261121000009", "20261121000008", "20261121000007"]
+    );
     // A premium token cannot be represented before this migration: rollback refuses.
     assert!(store.rollback(1).is_err());
     store.revoke_token(premium.id, "t").await.unwrap();

@@ -90,10 +90,11 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
     let before = dump(&opts.path, CORE_TABLES);
     assert!(before.len() > 60, "populated: {}", before.len());
 
-    let down = store.rollback(8).unwrap();
+    let down = store.rollback(9).unwrap();
     assert_eq!(
         down.versions,
         [
+            "20261121000010",
             "20261121000009",
             "20261121000008",
             "20261121000007",
@@ -123,7 +124,8 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
             "20261121000006",
             "20261121000007",
             "20261121000008",
-            "20261121000009"
+            "20261121000009",
+            "20261121000010"
         ]
     );
     assert!(up.backup.is_some(), "migrate backs up a populated database first");

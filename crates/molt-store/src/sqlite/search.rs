@@ -438,6 +438,11 @@ impl crate::repo::SearchStore for super::SqliteStore {
     fn search_has_pending(&self) -> StoreResult<bool> {
         self.read(has_pending)
     }
+    fn search_generation(&self) -> StoreResult<i64> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT generation FROM search_state")?.query_row([], |r| r.get(0))?)
+        })
+    }
     fn search_word_groups(&self, groups: &[Vec<WordTerm>]) -> StoreResult<Vec<Vec<i64>>> {
         self.read(|c| word_groups(c, groups))
     }

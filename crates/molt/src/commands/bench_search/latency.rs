@@ -9,8 +9,10 @@
 //!
 //! Every query is distinct. After a warm-up (other queries: the model loads and
 //! the vector snapshot is built), each query runs once — **cold**: the query's
-//! embedding is not known yet — then the whole set once more — **warm**: the
-//! same queries again, which real traffic also repeats. Separately, the query
+//! embedding and answer are not known yet — then the whole set once more —
+//! **repeated**: the same queries again, which real traffic also repeats; with
+//! nothing changed in between, the service answers them from its remembered
+//! answers (the index generation has not moved). Separately, the query
 //! embedding alone (`Role::Query`, one text) is timed for each query long enough
 //! to get one, to show its share of the total.
 
@@ -259,8 +261,8 @@ fn render(r: &LatencyReport) -> String {
     out.push(line("cold (all)", &r.cold));
     out.extend(r.cold_by_kind.iter().map(|(k, s)| line(&format!("cold {k}"), s)));
     if let Some(warm) = &r.warm {
-        out.push(line("warm (all)", warm));
-        out.extend(r.warm_by_kind.iter().map(|(k, s)| line(&format!("warm {k}"), s)));
+        out.push(line("repeated (all)", warm));
+        out.extend(r.warm_by_kind.iter().map(|(k, s)| line(&format!("repeated {k}"), s)));
     }
     out.push(line("query embedding", &r.embed_only));
     out.push(format!(
