@@ -659,15 +659,19 @@ impl SearchService {
         if snapshot.is_empty() {
             return Ok(Some(Vec::new()));
         }
-        let mut hits = snapshot.songs(&embedding, VECTOR_CANDIDATES);
+        // Songs by theme score; the nearest passage (for the snippet) only
+        // of those kept: most of the candidates fall below the share of the best.
+        let mut ranked = snapshot.ranked(&embedding, VECTOR_CANDIDATES);
         if published_only {
-            let ids: Vec<i64> = hits.iter().map(|h| h.song_id).collect();
+            let ids: Vec<i64> = ranked.iter().map(|h| h.0).collect();
             let statuses = self.store.song_statuses(&ids)?;
-            hits.retain(|h| statuses.get(&h.song_id) == Some(&SongStatus::Published));
+            ranked.retain(|h| statuses.get(&h.0) == Some(&SongStatus::Published));
         }
-        let best = hits.first().map_or(0.0, |h| h.score);
-        hits.retain(|h| h.score > 0.0 && h.score >= best * VECTOR_SHARE);
-        hits.truncate(depth);
+        let best = ranked.first().map_or(0.0, |h| h.1);
+        ranked.retain(|h| h.1 > 0.0 && h.1 >= best * VECTOR_SHARE);
+        ranked.truncate(depth);
+        let hits: Vec<SongHit> =
+            ranked.into_iter().filter_map(|(id, score)| snapshot.hit(&embedding, id, score)).collect();
         Ok(Some(hits))
     }
 

@@ -155,24 +155,40 @@ impl Snapshot {
 
     /// At most `k` songs by theme score, best first, each with its nearest passage.
     pub fn songs(&self, query: &[f32], k: usize) -> Vec<SongHit> {
+        self.ranked(query, k).into_iter().filter_map(|(id, score)| self.hit(query, id, score)).collect()
+    }
+
+    /// At most `k` songs by theme score, best first, as (song id, score):
+    /// [`Snapshot::songs`] without the nearest passages, so that a caller
+    /// that keeps only some of them (by status, by score) looks for the
+    /// nearest passage of those only ([`Snapshot::hit`] finds one for every
+    /// song listed here).
+    pub fn ranked(&self, query: &[f32], k: usize) -> Vec<(i64, f32)> {
         if query.len() != self.dim {
             return Vec::new();
         }
-        let dot = |v: &[f32]| v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>();
         self.themes
             .search(query, k)
             .into_iter()
-            .filter_map(|hit| {
-                let song = self.songs.get(&hit.id)?;
-                let (i, cosine) = song
-                    .vectors
-                    .chunks_exact(self.dim)
-                    .map(dot)
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
-                Some(SongHit { song_id: hit.id, score: hit.score, cosine, passage: song.passages[i].clone() })
-            })
+            .filter(|hit| self.songs.get(&hit.id).is_some_and(|s| !s.passages.is_empty()))
+            .map(|hit| (hit.id, hit.score))
             .collect()
+    }
+
+    /// A song of [`Snapshot::ranked`] with its nearest passage to `query` and its cosine.
+    pub fn hit(&self, query: &[f32], song_id: i64, score: f32) -> Option<SongHit> {
+        if query.len() != self.dim {
+            return None;
+        }
+        let dot = |v: &[f32]| v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>();
+        let song = self.songs.get(&song_id)?;
+        let (i, cosine) = song
+            .vectors
+            .chunks_exact(self.dim)
+            .map(dot)
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+        Some(SongHit { song_id, score, cosine, passage: song.passages[i].clone() })
     }
 }
 
@@ -267,6 +283,15 @@ mod tests {
         // By raw cosine every English passage is nearer (0.59 against 0.36).
         assert!(hits[0].cosine < 0.4);
         assert!(snapshot.songs(&[1.0, 0.0], 5).is_empty(), "a vector of another size finds nothing");
+        // The ranking alone, then the nearest passage of the songs kept: the same hits.
+        let ranked = snapshot.ranked(&query, 200);
+        assert_eq!(ranked.len(), 121);
+        let all = snapshot.songs(&query, 200);
+        let each: Vec<_> =
+            ranked.iter().map(|&(id, score)| snapshot.hit(&query, id, score).unwrap()).collect();
+        let key =
+            |h: &super::SongHit| (h.song_id, h.score, h.cosine, h.passage.line_no, h.passage.text.clone());
+        assert_eq!(all.iter().map(key).collect::<Vec<_>>(), each.iter().map(key).collect::<Vec<_>>());
     }
 
     #[test]

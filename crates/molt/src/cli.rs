@@ -307,7 +307,7 @@ pub enum BenchCommand {
         #[arg(long, short = 'k', default_value_t = 5)]
         k: usize,
     },
-    /// In-process search latency on a corpus: p50/p90/p99/max, cold and warm.
+    /// In-process search latency on a corpus: p50/p90/p99/max, cold and repeated.
     Search {
         #[arg(long)]
         data: PathBuf,
@@ -316,7 +316,7 @@ pub enum BenchCommand {
         queries: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Skip the second (warm) pass.
+        /// Skip the second (repeated) pass.
         #[arg(long)]
         cold_only: bool,
         /// Write the queries as URL paths (`/api/v1/search?q=…`, one a line) to
