@@ -15,9 +15,8 @@
 //! (queued or running, with the attempt), its newest stage run (where it
 //! failed and why), the due jobs a worker would claim before its job, the jobs
 //! running now, and the durations of each stage's newest [`HISTORY_RUNS`]
-//! succeeded runs. Every read is indexed: about 0.1 ms of store time at 20k
-//! songs (release build), 5 ms for a song behind 20k queued jobs, which are
-//! counted one by one.
+//! succeeded runs. Every read is indexed; the jobs ahead of a queued song are
+//! counted one by one, so that part grows with the queue (not benchmarked).
 //!
 //! # The ETA
 //!

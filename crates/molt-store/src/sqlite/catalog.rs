@@ -169,20 +169,25 @@ pub(crate) fn record_event(
     Ok(())
 }
 
+/// The columns [`event_row`] reads, in its order.
+pub(crate) const EVENT_COLUMNS: &str = "id, at, actor, kind, song_id, details";
+
+/// An `events` row selected as [`EVENT_COLUMNS`].
+pub(crate) fn event_row(r: &Row) -> rusqlite::Result<Event> {
+    let details: String = r.get(5)?;
+    Ok(Event {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        kind: r.get(3)?,
+        song_id: r.get(4)?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+    })
+}
+
 pub(super) fn song_events(conn: &Connection, song_id: i64) -> StoreResult<Vec<Event>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, actor, kind, song_id, details FROM events WHERE song_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([song_id], |r| {
-        let details: String = r.get(5)?;
-        Ok(Event {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            kind: r.get(3)?,
-            song_id: r.get(4)?,
-            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-        })
-    })?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE song_id = ?1 ORDER BY id"))?;
+    let rows = stmt.query_map([song_id], event_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -1,7 +1,7 @@
 //! The query log: one row per user query (redacted by the caller), and for a bug
 //! report its engineering event, written in the same transaction.
 
-use super::catalog::record_event;
+use super::catalog::{event_row, record_event, EVENT_COLUMNS};
 use crate::error::StoreResult;
 use crate::repo::{LoggedQuery, NewQueryLog, QueryLogEntry};
 use molt_core::catalog::Event;
@@ -61,20 +61,10 @@ pub(super) fn newest(conn: &Connection, limit: usize) -> StoreResult<Vec<QueryLo
 }
 
 pub(super) fn events_of_kind(conn: &Connection, kind: &str, limit: usize) -> StoreResult<Vec<Event>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, actor, kind, song_id, details FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![kind, count(limit as u64)], |r| {
-        let details: String = r.get(5)?;
-        Ok(Event {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            kind: r.get(3)?,
-            song_id: r.get(4)?,
-            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![kind, count(limit as u64)], event_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -6,9 +6,8 @@
 //! - its live job: `jobs_unique_live` (the four stage keys);
 //! - its newest run: `stage_runs_song`;
 //! - jobs ahead of a queued one: two ranges of `jobs_queued`, plus a row read
-//!   per job ahead for its stage, so the cost follows the number ahead
-//!   (microseconds at the queue depth DESIGN §10 alerts at, 100; ≈ 5 ms behind
-//!   20k queued jobs, a whole catalogue queued at once);
+//!   per job ahead for its stage, so the cost follows the number ahead (not
+//!   benchmarked);
 //! - jobs running: `jobs_running_lease`;
 //! - recent durations: `stage_runs_succeeded` (migration `…000008`), at most
 //!   `history` rows per stage however many runs the studio has made.
