@@ -2,10 +2,12 @@
 //! these, so every business rule (validation, content addressing, duplicate
 //! detection, token handling) lives here and not in a handler.
 
+pub mod archive;
 mod ingest;
 pub mod lyrics;
 pub mod review;
 mod tokens;
 
+pub use archive::{ArchiveError, ArchiveReport, Archiver};
 pub use ingest::{Catalog, IngestError, StagedAudio};
 pub use tokens::{hash_token, issue_token, IssuedToken};

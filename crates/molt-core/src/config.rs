@@ -28,6 +28,9 @@ pub struct Config {
     pub knowledge: KnowledgeConfig,
     pub art: ArtConfig,
     pub search: SearchConfig,
+    pub alerts: AlertsConfig,
+    pub monitor: MonitorConfig,
+    pub retention: RetentionConfig,
     /// Remote providers by name, referenced in chains as `NAME:model`.
     pub providers: BTreeMap<String, RemoteProviderConfig>,
 }
@@ -105,6 +108,69 @@ pub struct ArtConfig {
 impl Default for ArtConfig {
     fn default() -> Self {
         ArtConfig { font_dirs: vec![PathBuf::from("/usr/share/fonts")] }
+    }
+}
+
+/// How long operational records are kept (issue 8 "Archiving"): the daily
+/// `retention` schedule deletes older ones. Failed jobs, firing alerts and
+/// pending alert notices are never deleted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Succeeded and cancelled jobs, by when they finished.
+    pub jobs_days: u64,
+    /// Logged user queries.
+    pub query_log_days: u64,
+    /// Finished scheduler runs and skips, by when they started (each schedule
+    /// keeps its last outcome on its own row).
+    pub schedule_runs_days: u64,
+    /// Delivered alert notices, and resolved alerts with no notice left pending.
+    pub alert_notices_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { jobs_days: 7, query_log_days: 90, schedule_runs_days: 90, alert_notices_days: 90 }
+    }
+}
+
+/// The health monitor (DESIGN §10): how often it checks, and its thresholds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    /// Seconds between checks.
+    pub interval_secs: u64,
+    /// Alert when more jobs than this wait.
+    pub queue_alert_depth: i64,
+    /// A running job with no heartbeat for this long is stuck: alert and rescue.
+    pub stuck_after_secs: u64,
+    /// Alert when 24 h of spend passes this multiple of the daily budget.
+    pub cost_alert_ratio: f64,
+    /// A worker task silent for this long is restarted (in its process) or alerted.
+    pub worker_silent_after_secs: u64,
+    /// Alert below this much free space in the data directory (MiB) …
+    pub disk_min_free_mib: u64,
+    /// … or below this share of it (percent).
+    pub disk_min_free_percent: f64,
+    /// Alert when the store takes longer than this to answer a trivial read.
+    pub store_slow_ms: f64,
+    /// Status reports older than this are deleted.
+    pub history_days: u64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            interval_secs: 60,
+            queue_alert_depth: 100,
+            stuck_after_secs: 600,
+            cost_alert_ratio: 1.5,
+            worker_silent_after_secs: 300,
+            disk_min_free_mib: 1024,
+            disk_min_free_percent: 5.0,
+            store_slow_ms: 1000.0,
+            history_days: 90,
+        }
     }
 }
 
@@ -254,6 +320,77 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// Alerts (DESIGN §10): deduplicated by key with a cooldown, delivered to the
+/// log always, to Telegram when `[telegram]` has a `bot_token` and a `chat_id`,
+/// and to a webhook when `webhook_url` and `webhook_secret` are set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// A firing alert raised again is delivered again only after this long
+    /// (counted from its last notice).
+    pub cooldown_secs: u64,
+    /// The Telegram Bot API (`POST {base}/bot{token}/sendMessage`).
+    pub telegram_api_base: String,
+    /// Notices are POSTed here as JSON, signed with `webhook_secret`.
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the `X-Molt-Signature` header.
+    pub webhook_secret: Option<Secret>,
+    /// A failed delivery is retried after this long, doubling per failure …
+    pub backoff_base_secs: u64,
+    /// … up to this long between attempts. It is never given up.
+    pub backoff_max_secs: u64,
+    /// Longest one delivery request may take.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            cooldown_secs: 30 * 60,
+            telegram_api_base: "https://api.telegram.org".into(),
+            webhook_url: None,
+            webhook_secret: None,
+            backoff_base_secs: 30,
+            backoff_max_secs: 60 * 60,
+            request_timeout_secs: 10,
+        }
+    }
+}
+
+impl AlertsConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        let http = |u: &str| {
+            let u = u.trim();
+            let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+            rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+        };
+        if !http(&self.telegram_api_base) {
+            return bad("alerts.telegram_api_base must be an http:// or https:// URL");
+        }
+        match (&self.webhook_url, &self.webhook_secret) {
+            (Some(url), _) if !http(url) => {
+                return bad("alerts.webhook_url must be an http:// or https:// URL")
+            }
+            (Some(_), None) => {
+                return bad("alerts.webhook_url needs alerts.webhook_secret (notices are signed)")
+            }
+            (None, Some(_)) => return bad("alerts.webhook_secret is set but alerts.webhook_url is not"),
+            (Some(_), Some(secret)) if secret.expose().is_empty() => {
+                return bad("alerts.webhook_secret must not be empty")
+            }
+            _ => {}
+        }
+        if self.backoff_base_secs == 0 || self.backoff_max_secs < self.backoff_base_secs {
+            return bad("alerts.backoff_base_secs must be at least 1 and at most alerts.backoff_max_secs");
+        }
+        if self.request_timeout_secs == 0 {
+            return bad("alerts.request_timeout_secs must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelegramConfig {
@@ -307,6 +444,9 @@ impl Default for Config {
             knowledge: KnowledgeConfig::default(),
             art: ArtConfig::default(),
             search: SearchConfig::default(),
+            alerts: AlertsConfig::default(),
+            monitor: MonitorConfig::default(),
+            retention: RetentionConfig::default(),
             providers: BTreeMap::new(),
         }
     }
@@ -389,6 +529,7 @@ impl Config {
         if self.knowledge.top_k == 0 || self.knowledge.max_document_bytes == 0 {
             return bad("knowledge.top_k and knowledge.max_document_bytes must be at least 1");
         }
+        self.alerts.check()?;
         if self.search.max_query_bytes == 0 {
             return bad("search.max_query_bytes must be at least 1");
         }
@@ -570,6 +711,26 @@ mod tests {
         assert_eq!((c.search.rate_per_minute_staff, c.search.max_query_bytes), (5, 100));
         let err = Config::load(Some("[search]\nmax_query_bytes = 0\n"), Vec::new()).unwrap_err();
         assert!(err.to_string().contains("search.max_query_bytes"), "{err}");
+    }
+
+    #[test]
+    fn alerts_are_configurable_and_their_secret_never_renders() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!((c.alerts.cooldown_secs, c.alerts.backoff_base_secs), (1800, 30));
+        assert_eq!(c.alerts.telegram_api_base, "https://api.telegram.org");
+        assert!(c.alerts.webhook_url.is_none());
+        let file = "[alerts]\ncooldown_secs = 60\nwebhook_url = \"http://127.0.0.1:9/hook\"\n";
+        let c = Config::load(Some(file), env(&[("MOLT_ALERTS__WEBHOOK_SECRET", "hook-secret")])).unwrap();
+        assert_eq!(c.alerts.cooldown_secs, 60);
+        assert_eq!(c.alerts.webhook_secret.as_ref().unwrap().expose(), "hook-secret");
+        assert!(!c.to_redacted_toml().contains("hook-secret"));
+        let err = Config::load(Some("[alerts]\nwebhook_url = \"http://h/x\"\n"), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("alerts.webhook_secret"), "{err}");
+        let err =
+            Config::load(None, env(&[("MOLT_ALERTS__TELEGRAM_API_BASE", "api.telegram.org")])).unwrap_err();
+        assert!(err.to_string().contains("alerts.telegram_api_base"), "{err}");
+        let err = Config::load(Some("[alerts]\nbackoff_max_secs = 5\n"), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("alerts.backoff_base_secs"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Architecture invariant: this crate does no I/O. Configuration is parsed from
 //! text and environment pairs handed in by the caller, so it stays testable.
 
+pub mod alerts;
 pub mod catalog;
 pub mod config;
 pub mod digits;
@@ -11,8 +12,10 @@ pub mod error;
 pub mod jobs;
 pub mod knowledge;
 pub mod money;
+pub mod ops;
 pub mod pipeline;
 pub mod role;
+pub mod schedule;
 pub mod search;
 pub mod song;
 pub mod time;

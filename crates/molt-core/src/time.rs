@@ -11,6 +11,11 @@ pub fn now_stamp() -> String {
     stamp(Utc::now())
 }
 
+/// A stamp (or any RFC 3339 time) read back; `None` when it is not one.
+pub fn parse_stamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+}
+
 /// `now + secs` (negative for the past), as a stamp.
 pub fn stamp_in(secs: f64) -> String {
     stamp(Utc::now() + chrono::Duration::milliseconds((secs * 1000.0) as i64))
@@ -30,6 +35,13 @@ mod tests {
         let c = super::stamp_in(0.5);
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(b.len(), 24);
+    }
+
+    #[test]
+    fn stamps_read_back_to_the_millisecond() {
+        let t = chrono::DateTime::from_timestamp_millis(1_795_370_400_123).unwrap();
+        assert_eq!(super::parse_stamp(&super::stamp(t)), Some(t));
+        assert_eq!(super::parse_stamp("2026-11-20 18:00"), None);
     }
 
     #[test]

@@ -1,19 +1,24 @@
 //! Load time, throughput at batch sizes 1, 8 and 32, and peak memory of the e5 embedder, on
-//! Khmer and English lyric lines; then search-query latency, 4-bit path against candle.
+//! Khmer and English lyric lines; then search-query latency, the 4-bit path's kernels (f32
+//! and int8 activations) against candle.
 //!
 //! ```text
 //! cargo run --release -p molt-ml --example embed_bench -- [MODEL.bin] [--runs 3] [--sentences 96]
-//!     [--queries 200] [--rounds 3]
+//!     [--queries 200] [--rounds 3] [--portable] [--queries-only]
 //! ```
 //!
 //! The model defaults to the one `scripts/setup.sh` installs. Each throughput figure is the
 //! median of `--runs` passes over the same `--sentences` lines (half Khmer, half English),
-//! after one warm-up call; the lines are passages (`"passage: "` prefix).
+//! after one warm-up call; the lines are passages (`"passage: "` prefix). `--queries-only`
+//! skips them.
 //!
 //! Query latency: `--queries` short search queries (English descriptions, romanised titles,
-//! Khmer fragments; `"query: "` prefix), one `embed_via` call each, `--rounds` times. Each
-//! query is timed on every path back to back, the order rotating per query, so that every path
-//! sees the same machine load (the machine is shared with builds).
+//! Khmer fragments; `"query: "` prefix), one `embed_via` call each, `--rounds` times, on
+//! candle and on the 4-bit path with every SIMD kernel the CPU runs (`--portable` adds the
+//! portable ones). Each query is timed on every path back to back, the order rotating per
+//! query, so that every path sees the same machine load (the machine is shared with builds).
+//! Each path's line gives p50/p90/p99/max, its speed-up over candle and over the f32 4-bit
+//! path (`Avx2`), and the range of its vectors' cosine with candle's.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,12 +132,22 @@ struct Args {
     sentences: usize,
     queries: usize,
     rounds: usize,
+    portable: bool,
+    queries_only: bool,
 }
 
 fn parse() -> Option<Args> {
     let default_model =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../molt-data/models").join(E5_MODEL_PATH);
-    let mut args = Args { model: default_model, runs: 3, sentences: 96, queries: 200, rounds: 3 };
+    let mut args = Args {
+        model: default_model,
+        runs: 3,
+        sentences: 96,
+        queries: 200,
+        rounds: 3,
+        portable: false,
+        queries_only: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -140,6 +155,8 @@ fn parse() -> Option<Args> {
             "--sentences" => args.sentences = it.next()?.parse().ok().filter(|&n| n > 0)?,
             "--queries" => args.queries = it.next()?.parse().ok().filter(|&n| n > 0)?,
             "--rounds" => args.rounds = it.next()?.parse().ok().filter(|&n| n > 0)?,
+            "--portable" => args.portable = true,
+            "--queries-only" => args.queries_only = true,
             s if s.starts_with("--") => return None,
             _ => args.model = PathBuf::from(a),
         }
@@ -172,16 +189,23 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
 }
 
-/// Per-query latency on each path, interleaved; prints p50/p99/max and the agreement of the
-/// 4-bit vectors with candle's.
-fn query_latency(model: &E5Embedder, queries: &[String], rounds: usize) {
-    let paths = [
-        ("candle f32", E5Path::Candle),
-        ("4-bit, AVX2", E5Path::Fast(E5Kernel::Avx2)),
-        ("4-bit, portable", E5Path::Fast(E5Kernel::Portable)),
-    ];
+/// The paths `query_latency` compares: candle, then the 4-bit path with each kernel this CPU
+/// runs (the portable ones only with `--portable`: they are slow, and run where the others
+/// cannot).
+fn paths(portable: bool) -> Vec<(String, E5Path)> {
+    let kernels = E5Kernel::ALL.into_iter().filter(|k| k.is_supported());
+    let kernels = kernels.filter(|k| portable || !matches!(k, E5Kernel::Portable | E5Kernel::Int8Portable));
+    let fast = kernels.map(|k| (format!("4-bit {k:?}"), E5Path::Fast(k)));
+    std::iter::once(("candle f32".to_string(), E5Path::Candle)).chain(fast).collect()
+}
+
+/// Per-query latency on each path, interleaved; prints p50/p90/p99/max, the ratios to candle
+/// and to the f32 4-bit path (AVX2), and the cosine range of each path's vectors against
+/// candle's.
+fn query_latency(model: &E5Embedder, queries: &[String], rounds: usize, portable: bool) {
+    let paths = paths(portable);
     let mut times = vec![Vec::new(); paths.len()];
-    let mut cosines = Vec::new();
+    let mut cosines = vec![Vec::new(); paths.len()];
     for q in queries.iter().take(5) {
         paths.iter().for_each(|p| drop(model.embed_via(&[q], Role::Query, p.1).expect("warm-up")));
     }
@@ -195,7 +219,9 @@ fn query_latency(model: &E5Embedder, queries: &[String], rounds: usize) {
                 times[p].push(start.elapsed().as_secs_f64() * 1e3);
             }
             if round == 0 {
-                cosines.push(dot(&vectors[0], &vectors[1]).min(dot(&vectors[0], &vectors[2])));
+                for (c, v) in cosines.iter_mut().zip(&vectors) {
+                    c.push(dot(&vectors[0], v));
+                }
             }
         }
     }
@@ -206,25 +232,28 @@ fn query_latency(model: &E5Embedder, queries: &[String], rounds: usize) {
         "{} queries × {rounds} rounds, {min_t}–{max_t} tokens ({mean_t:.1} on average), interleaved:",
         queries.len()
     );
-    let mut p50s = Vec::new();
-    for ((name, _), t) in paths.iter().zip(&mut times) {
+    let f32_path = paths.iter().position(|p| p.1 == E5Path::Fast(E5Kernel::Avx2));
+    let mut quantiles = Vec::new();
+    for t in &mut times {
         t.sort_by(f64::total_cmp);
-        let (p50, p99) = (percentile(t, 0.5), percentile(t, 0.99));
-        println!(
-            "  {name:<16} p50 {p50:6.2} ms  p90 {:6.2} ms  p99 {p99:6.2} ms  max {:6.2} ms",
-            percentile(t, 0.9),
-            t[t.len() - 1]
-        );
-        p50s.push((p50, p99));
+        quantiles.push((percentile(t, 0.5), percentile(t, 0.99)));
     }
-    println!(
-        "  candle / 4-bit AVX2: {:.1}× at p50, {:.1}× at p99",
-        p50s[0].0 / p50s[1].0,
-        p50s[0].1 / p50s[1].1
-    );
-    cosines.sort_by(f64::total_cmp);
-    let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
-    println!("  cosine 4-bit vs candle: min {:.6}, mean {mean:.6}", cosines[0]);
+    for (((name, _), t), c) in paths.iter().zip(&times).zip(&mut cosines) {
+        let (p50, p99) = (percentile(t, 0.5), percentile(t, 0.99));
+        c.sort_by(f64::total_cmp);
+        let ratio = |(a50, a99): (f64, f64)| format!("{:4.1}× {:4.1}×", a50 / p50, a99 / p99);
+        println!(
+            "  {name:<20} p50 {p50:6.2} ms  p90 {:6.2} ms  p99 {p99:6.2} ms  max {:6.2} ms  \
+             candle/this {}  f32/this {}  cosine {:.6}–{:.6}",
+            percentile(t, 0.9),
+            t[t.len() - 1],
+            ratio(quantiles[0]),
+            f32_path.map_or("  –".into(), |f| ratio(quantiles[f])),
+            c[0],
+            c[c.len() - 1],
+        );
+    }
+    println!("  (ratios: p50 then p99; cosine: min–max against candle over the first round)");
 }
 
 /// Sentences per second embedding `lines` in calls of `batch` texts on `path`, median of `runs`.
@@ -250,7 +279,10 @@ fn throughput(
 
 fn main() -> ExitCode {
     let Some(args) = parse() else {
-        eprintln!("usage: embed_bench [MODEL.bin] [--runs N] [--sentences N] [--queries N] [--rounds N]");
+        eprintln!(
+            "usage: embed_bench [MODEL.bin] [--runs N] [--sentences N] [--queries N] [--rounds N] \
+             [--portable] [--queries-only]"
+        );
         return ExitCode::from(2);
     };
     let start = Instant::now();
@@ -280,7 +312,7 @@ fn main() -> ExitCode {
         tokens as f64 / lines.len() as f64,
         args.runs
     );
-    for batch in [1, 8, 32] {
+    for batch in [1, 8, 32].into_iter().filter(|_| !args.queries_only) {
         for (name, path) in [("embed", E5Path::Auto), ("candle", E5Path::Candle)] {
             let (rate, all) = throughput(&model, &lines, batch, args.runs, path);
             let all: Vec<String> = all.iter().map(|r| format!("{r:.1}")).collect();
@@ -288,11 +320,11 @@ fn main() -> ExitCode {
         }
     }
     let queries = queries(args.queries);
-    query_latency(&model, &queries, args.rounds);
+    query_latency(&model, &queries, args.rounds, args.portable);
     // Where the 4-bit path stops paying: English lines joined 2 and 4 at a time (≈ 40, 80 ids).
     for n in [2, 4] {
         let joined: Vec<String> = ENGLISH.chunks(n).map(|c| c.join(" ")).cycle().take(24).collect();
-        query_latency(&model, &joined, 1);
+        query_latency(&model, &joined, 1, args.portable);
     }
     if let Some((peak, rss)) = memory_mib() {
         println!("RSS at the end: {rss:.0} MiB; peak RSS: {peak:.0} MiB");

@@ -15,6 +15,7 @@ pub mod router;
 pub mod runner;
 pub mod stages;
 pub mod verdict;
+pub mod workers;
 
 pub use error::ProviderError;
 pub use provider::{ProviderId, StageProvider, Usage};

@@ -161,6 +161,16 @@ impl Router {
         health.get(id).is_some_and(|h| h.breaker.state(Instant::now()) == crate::breaker::CircuitState::Open)
     }
 
+    /// Every provider's circuit now, by `name:model` (for metrics), in name order.
+    pub fn circuit_states(&self) -> Vec<(String, crate::breaker::CircuitState)> {
+        let health = self.health.lock().expect("health lock");
+        let now = Instant::now();
+        let mut states: Vec<_> =
+            health.iter().map(|(id, h)| (id.to_string(), h.breaker.state(now))).collect();
+        states.sort();
+        states
+    }
+
     /// How many times circuits opened and closed again since start (for metrics and tests).
     pub fn circuit_transitions(&self) -> (u64, u64) {
         (self.circuits_opened.load(Ordering::Relaxed), self.circuits_closed.load(Ordering::Relaxed))

@@ -119,6 +119,11 @@ impl Runner {
         ))
     }
 
+    /// The router every stage call goes through (its circuits feed `/metrics`).
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
     /// Rescue expired leases, then claim and run one batch.
     pub async fn pass(&self) -> StoreResult<Pass> {
         let rescued = self.rescue()?;
@@ -132,7 +137,7 @@ impl Runner {
 
     /// E003: jobs out of attempts after losing their lease fail their song and escalate.
     /// Once an hour, finished jobs past their retention are pruned.
-    fn rescue(&self) -> StoreResult<usize> {
+    pub fn rescue(&self) -> StoreResult<usize> {
         let now = chrono::Utc::now().timestamp();
         let last = self.last_prune.load(std::sync::atomic::Ordering::Relaxed);
         if now - last >= PRUNE_EVERY_SECS {
@@ -610,39 +615,6 @@ impl Runner {
             tracing::warn!(job = job.id, "daily budget reached: stage paused until tomorrow");
         }
         Ok(())
-    }
-}
-
-/// Run `workers` worker tasks until `stop` turns true. Idle workers poll every `idle`.
-pub async fn run_workers(
-    runner: Arc<Runner>,
-    workers: usize,
-    idle: Duration,
-    stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let tasks: Vec<_> = (0..workers.max(1))
-        .map(|_| {
-            let runner = runner.clone();
-            let mut stop = stop.clone();
-            tokio::spawn(async move {
-                while !*stop.borrow() {
-                    match runner.pass().await {
-                        Ok(pass) if pass.claimed > 0 => continue,
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "worker pass failed"),
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(idle) => {}
-                        _ = stop.changed() => {}
-                    }
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "a worker task died");
-        }
     }
 }
 

@@ -6,7 +6,9 @@ mod auth;
 mod error;
 mod health;
 mod lyrics;
+mod metrics;
 mod openapi;
+mod ops;
 mod request_id;
 mod review;
 mod search;
@@ -39,17 +41,52 @@ pub struct AppState {
     pub search: Option<Arc<molt_search::SearchService>>,
     /// Where learners' and fans' song views are counted (None: not counted).
     pub views: Option<Arc<molt_search::ViewCounter>>,
+    /// The health monitor (`/api/v1/status`); without it that route answers 503.
+    pub monitor: Option<Arc<molt_ops::monitor::Monitor>>,
+    /// What KPIs and reports are computed from (`/api/v1/kpis`).
+    /// Without it that route answers 503.
+    pub reports: Option<Arc<dyn molt_store::ReportStore>>,
+    /// Prometheus metrics (`/metrics`, and the request timing behind it).
+    pub metrics: Option<Arc<molt_ops::metrics::Metrics>>,
 }
 
 impl AppState {
     pub fn new(db: Arc<dyn Database>, pipeline: Arc<dyn PipelineStore>, config: Config) -> AppState {
         let catalog = Catalog::new(db.clone(), &config);
-        AppState { db, pipeline, catalog, config: Arc::new(config), search: None, views: None }
+        AppState {
+            db,
+            pipeline,
+            catalog,
+            config: Arc::new(config),
+            search: None,
+            views: None,
+            monitor: None,
+            metrics: None,
+            reports: None,
+        }
     }
 
     /// The same state, with song search.
     pub fn with_search(mut self, search: Arc<molt_search::SearchService>) -> AppState {
         self.search = Some(search);
+        self
+    }
+
+    /// The same state, serving the status reports of `monitor`.
+    pub fn with_monitor(mut self, monitor: Arc<molt_ops::monitor::Monitor>) -> AppState {
+        self.monitor = Some(monitor);
+        self
+    }
+
+    /// The same state, exposing `metrics` at `/metrics` and timing every request into it.
+    pub fn with_metrics(mut self, metrics: Arc<molt_ops::metrics::Metrics>) -> AppState {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The same state, computing KPIs from `reports`.
+    pub fn with_reports(mut self, reports: Arc<dyn molt_store::ReportStore>) -> AppState {
+        self.reports = Some(reports);
         self
     }
 
@@ -77,6 +114,11 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(openapi::routes())
         .nest("/api/v1", api)
+        .route(
+            "/metrics",
+            songs::guarded(molt_core::Permission::OpsRead, axum::routing::get(metrics::metrics)),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(request_id::layers(
             TraceLayer::new_for_http()

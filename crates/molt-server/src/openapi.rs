@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         crate::review::reject,
         crate::review::set_rights,
         crate::search::search,
+        crate::ops::system_status,
+        crate::ops::kpis,
     ),
     modifiers(&BearerAuth)
 )]

@@ -39,6 +39,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .merge(guarded(Permission::LyricsReview, post(crate::lyrics::import_lyrics))),
         )
         .route("/search", guarded(Permission::SongReadPublished, get(crate::search::search)))
+        .route("/status", guarded(Permission::OpsRead, get(crate::ops::system_status)))
+        .route("/kpis", guarded(Permission::OpsRead, get(crate::ops::kpis)))
         .route("/review", guarded(Permission::LyricsReview, get(crate::review::review_queue)))
         .route("/songs/{id}/approve", guarded(Permission::LyricsReview, post(crate::review::approve)))
         .route("/songs/{id}/reject", guarded(Permission::LyricsReview, post(crate::review::reject)))
@@ -46,7 +48,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 /// Attach the permission a route needs; checked before the handler runs.
-fn guarded(permission: Permission, method: MethodRouter<AppState>) -> MethodRouter<AppState> {
+pub(crate) fn guarded(permission: Permission, method: MethodRouter<AppState>) -> MethodRouter<AppState> {
     method
         .route_layer(axum::middleware::from_fn(move |request, next| auth::require(permission, request, next)))
 }

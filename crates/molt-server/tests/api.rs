@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 struct Api {
     _dir: tempfile::TempDir,
+    config: Config,
     data: std::path::PathBuf,
     store: SqliteStore,
     views: Arc<molt_search::ViewCounter>,
@@ -32,7 +33,7 @@ impl Api {
             AppState::new(Arc::new(store.clone()), Arc::new(store.clone()), config.clone())
                 .with_views(views.clone()),
         );
-        Api { data: config.data_dir.clone(), _dir: dir, store, views, app }
+        Api { data: config.data_dir.clone(), config, _dir: dir, store, views, app }
     }
 
     async fn token(&self, role: Role) -> String {
@@ -141,7 +142,7 @@ async fn health_ready_and_openapi() {
     let (status, doc) = api.get("/api/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/health", "/ready", "/api/v1/songs", "/api/v1/songs/{id}"] {
+    for path in ["/health", "/ready", "/api/v1/songs", "/api/v1/songs/{id}", "/api/v1/status"] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
     assert!(
@@ -521,4 +522,91 @@ async fn song_status_is_for_staff_until_the_song_is_published() {
     assert!(schemas["Eta"]["properties"]["basis"].is_object());
     assert!(schemas["SearchAnswer"]["properties"]["suggestions"].is_object(), "{}", schemas["SearchAnswer"]);
     assert!(schemas["Suggestion"]["properties"]["kind"].is_object());
+}
+
+#[tokio::test]
+async fn the_status_report_is_for_staff_and_unavailable_until_the_monitor_has_run() {
+    use molt_ops::monitor::{Monitor, MonitorSettings};
+    let mut api = Api::new(1 << 20).await;
+    let operator = api.token(Role::Operator).await;
+    let premium = api.token(Role::Premium).await;
+    let (status, body) = api.get("/api/v1/status", Some(&operator)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("no_status"))
+    );
+
+    let monitor = Arc::new(Monitor::new(
+        Arc::new(api.store.clone()),
+        Arc::new(molt_ops::SystemClock),
+        Arc::new(molt_ops::RecordingSink::default()),
+        api.data.clone(),
+        MonitorSettings::default(),
+    ));
+    api.app = molt_server::router(
+        AppState::new(Arc::new(api.store.clone()), Arc::new(api.store.clone()), api.config.clone())
+            .with_monitor(monitor.clone()),
+    );
+    assert_eq!(api.get("/api/v1/status", Some(&operator)).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    let checked = monitor.check();
+    let (status, report) = api.get("/api/v1/status", Some(&operator)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["timestamp"], checked.timestamp.as_str());
+    assert_eq!(report["status"], "healthy");
+    for field in ["songs_processing", "songs_completed_today", "queue_depth", "cost_24h", "alerts"] {
+        assert!(report.get(field).is_some(), "{field}: {report}");
+    }
+    // Costs and queues are staff figures.
+    assert_eq!(api.get("/api/v1/status", Some(&premium)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(api.get("/api/v1/status", None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_for_staff_and_time_every_route() {
+    let mut api = Api::new(1 << 20).await;
+    let operator = api.token(Role::Operator).await;
+    let premium = api.token(Role::Premium).await;
+    let metrics = Arc::new(molt_ops::metrics::Metrics::new(Arc::new(api.store.clone())));
+    api.app = molt_server::router(
+        AppState::new(Arc::new(api.store.clone()), Arc::new(api.store.clone()), api.config.clone())
+            .with_metrics(metrics),
+    );
+    assert_eq!(api.get("/api/v1/songs/7", Some(&operator)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/metrics", Some(&premium)).await.0, StatusCode::FORBIDDEN);
+    let request = Request::get("/metrics").header(header::AUTHORIZATION, format!("Bearer {operator}"));
+    let response = api.app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.contains("molt_store_up 1\n"), "{text}");
+    // The song request is counted under its route template, not its path.
+    assert!(
+        text.contains(
+            r#"molt_http_request_duration_seconds_count{method="GET",route="/api/v1/songs/{id}",status="404"} 1"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn kpis_are_for_staff_per_window_and_say_when_there_is_no_data() {
+    let mut api = Api::new(1 << 20).await;
+    let operator = api.token(Role::Operator).await;
+    let free = api.token(Role::Free).await;
+    api.app = molt_server::router(
+        AppState::new(Arc::new(api.store.clone()), Arc::new(api.store.clone()), api.config.clone())
+            .with_reports(Arc::new(api.store.clone())),
+    );
+    let (status, report) = api.get("/api/v1/kpis?window=7d", Some(&operator)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let kpis = report["kpis"].as_array().unwrap();
+    assert_eq!(kpis.len(), 6, "{report}");
+    // A new studio has measured nothing: no value is made up.
+    assert!(kpis.iter().all(|k| k["status"] == "no_data" && k["value"].is_null()), "{report}");
+    let (status, body) = api.get("/api/v1/kpis?window=1y", Some(&operator)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_window")));
+    assert_eq!(api.get("/api/v1/kpis", Some(&free)).await.0, StatusCode::FORBIDDEN);
 }

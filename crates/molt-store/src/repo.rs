@@ -122,6 +122,8 @@ pub trait SearchStore: Send + Sync {
     /// For each group of word alternatives, the songs whose words contain one
     /// of them (membership only, unranked, every status).
     fn search_word_groups(&self, groups: &[Vec<molt_core::search::WordTerm>]) -> StoreResult<Vec<Vec<i64>>>;
+    /// How many songs the word index holds (every status): the N of its BM25.
+    fn search_words_total(&self) -> StoreResult<i64>;
     /// Replaces the song's index rows in one transaction, clearing its outbox row
     /// if that is still at `generation` (true then). A song that no longer
     /// exists has its rows removed instead.
@@ -350,6 +352,44 @@ pub struct RunBrief {
     pub running_ms: Option<u64>,
 }
 
+/// The health monitor's store (molt-ops `monitor`). Times are the caller's
+/// clock, as UTC stamps.
+pub trait OpsStore: Send + Sync {
+    /// A trivial read: the store answers.
+    fn ops_ping(&self) -> StoreResult<()>;
+    /// The figures of one check, in one read transaction.
+    fn ops_snapshot(
+        &self,
+        day_start: &str,
+        cost_since: &str,
+        stuck_before: &str,
+    ) -> StoreResult<molt_core::ops::OpsSnapshot>;
+    /// Ends the leases of running jobs with no sign of life since `before`, so
+    /// the queue's rescue re-queues them (fenced); one audit event each.
+    fn expire_stuck_jobs(&self, before: &str, actor: &str) -> StoreResult<Vec<molt_core::ops::StuckJob>>;
+    fn record_status(&self, at: &str, status: &str, report: &serde_json::Value) -> StoreResult<i64>;
+    fn latest_status(&self) -> StoreResult<Option<molt_core::ops::StatusRecord>>;
+    /// (time, status) of every report since `since`, oldest first.
+    fn status_history(&self, since: &str) -> StoreResult<Vec<(String, String)>>;
+    /// Deletes status reports older than `before`. Returns how many.
+    fn prune_status(&self, before: &str) -> StoreResult<usize>;
+    /// A worker task is alive (registers it the first time).
+    fn worker_beat(&self, name: &str, process: &str, now: &str) -> StoreResult<()>;
+    fn worker_stopped(&self, name: &str, now: &str) -> StoreResult<()>;
+    fn workers(&self) -> StoreResult<Vec<molt_core::ops::WorkerBeat>>;
+    /// What `/metrics` reports from the store, in one read transaction; stage
+    /// durations counted under each of `duration_bounds_secs` (cumulative).
+    fn metrics_snapshot(&self, duration_bounds_secs: &[f64]) -> StoreResult<molt_core::ops::MetricsSnapshot>;
+    /// Records an audit event (what the monitor or a supervisor did).
+    fn ops_event(
+        &self,
+        actor: &str,
+        kind: &str,
+        song_id: Option<i64>,
+        details: &serde_json::Value,
+    ) -> StoreResult<()>;
+}
+
 /// The pipeline engine's view of the store. Blocking calls: they run on the
 /// writer thread or a pooled reader and take microseconds.
 pub trait PipelineStore: Send + Sync {
@@ -393,4 +433,156 @@ pub trait PipelineStore: Send + Sync {
     /// Set a song's status outside a stage (e.g. after the reaper gave up on it).
     fn set_status(&self, song_id: i64, status: SongStatus, reason: &str) -> StoreResult<()>;
     fn song(&self, song_id: i64) -> StoreResult<Option<Song>>;
+}
+
+/// Alerts and their delivery outbox (issue 8, DESIGN §10). Blocking calls,
+/// like [`KnowledgeStore`]'s. Times are the caller's clock. Each change is one
+/// transaction that also queues its notices (one per channel), so a notice is
+/// never lost; a notice is never given up on either: it stays pending until
+/// delivered.
+pub trait AlertStore: Send + Sync {
+    /// The condition `alert.key` holds at `now`. No firing alert for the key: a
+    /// new one, with a `fired` notice per channel. A firing one whose last
+    /// notice is at least `cooldown` old, or raised at a higher severity: a
+    /// `repeated` notice (severity, summary and details updated). Otherwise it
+    /// is only counted (occurrences, last_seen_at).
+    fn raise_alert(
+        &self,
+        alert: molt_core::alerts::NewAlert,
+        channels: &[molt_core::alerts::Channel],
+        now: chrono::DateTime<chrono::Utc>,
+        cooldown: std::time::Duration,
+    ) -> StoreResult<molt_core::alerts::Raised>;
+    /// The condition cleared: the firing alert (if any) is resolved, with a
+    /// `resolved` notice per channel. `None` when none fired.
+    fn resolve_alert(
+        &self,
+        key: &str,
+        channels: &[molt_core::alerts::Channel],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<molt_core::alerts::Resolved>>;
+    /// Newest first; only the firing ones when `firing_only`.
+    fn list_alerts(&self, firing_only: bool, limit: usize) -> StoreResult<Vec<molt_core::alerts::Alert>>;
+    fn alert_with_deliveries(&self, id: i64) -> StoreResult<Option<molt_core::alerts::AlertWithDeliveries>>;
+    /// Pending notices due at `now`, the longest due first (a read; see
+    /// [`AlertStore::claim_due_deliveries`] to send them).
+    fn due_deliveries(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<molt_core::alerts::DueDelivery>>;
+    /// [`AlertStore::due_deliveries`], and their next attempt moved to `now + lease`
+    /// in the same transaction, so another process does not send them meanwhile.
+    fn claim_due_deliveries(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<molt_core::alerts::DueDelivery>>;
+    /// The pending ones of `ids`, due or not, claimed likewise (to send them at once).
+    fn claim_deliveries(
+        &self,
+        ids: &[i64],
+        now: chrono::DateTime<chrono::Utc>,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<molt_core::alerts::DueDelivery>>;
+    /// False when it was not pending (already delivered, or no such delivery).
+    fn mark_delivered(&self, delivery_id: i64, now: chrono::DateTime<chrono::Utc>) -> StoreResult<bool>;
+    /// One more failed attempt: the error (redacted by the channel) is kept and
+    /// the notice stays pending until `next_attempt_at`.
+    fn mark_delivery_failed(
+        &self,
+        delivery_id: i64,
+        error: &str,
+        next_attempt_at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool>;
+    /// Notices not delivered yet.
+    fn pending_deliveries(&self) -> StoreResult<u64>;
+}
+
+/// Scheduled work (molt-ops `scheduler`). Blocking calls, like
+/// [`PipelineStore`]'s; every write is one transaction, and every time is the
+/// caller's clock. A scheduler runs a schedule only while it holds its lease.
+pub trait ScheduleStore: Send + Sync {
+    /// Inserts a schedule the code defines, first due at `first_due`; when the
+    /// code changed its text or policy, updates them (its runs are kept) and,
+    /// for a new text, makes it next due at `first_due`.
+    fn ensure_schedule(
+        &self,
+        name: &str,
+        spec: &str,
+        catch_up: molt_core::schedule::CatchUp,
+        first_due: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<molt_core::schedule::Ensured>;
+    /// Every stored schedule, by name, with its last run.
+    fn schedules(&self) -> StoreResult<Vec<molt_core::schedule::Schedule>>;
+    fn schedule(&self, name: &str) -> StoreResult<Option<molt_core::schedule::Schedule>>;
+    /// The newest `limit` runs (and skips) of a schedule, newest first.
+    fn schedule_runs(&self, name: &str, limit: usize) -> StoreResult<Vec<molt_core::schedule::ScheduleRun>>;
+    /// Takes the leases `claim` asks for, never one another holder has not let
+    /// expire. An expired lease whose run never finished is taken over: that
+    /// run is closed as failed (interrupted) and its due time stays due.
+    fn claim_schedules(
+        &self,
+        claim: &molt_core::schedule::ScheduleClaim,
+    ) -> StoreResult<Vec<molt_core::schedule::ClaimedSchedule>>;
+    /// Opens a run for the due time; `None` when `owner` does not hold the lease.
+    fn start_schedule_run(
+        &self,
+        name: &str,
+        owner: &str,
+        due_at: chrono::DateTime<chrono::Utc>,
+        missed: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<i64>>;
+    /// Closes the run, records it as the schedule's last (failures counted,
+    /// reset by a success), moves the next due time (`None`: kept, for a run by
+    /// hand) and releases the lease. `None` when `owner` lost the lease: then
+    /// nothing is written.
+    fn finish_schedule_run(
+        &self,
+        run_id: i64,
+        owner: &str,
+        end: molt_core::schedule::RunEnd,
+        now: chrono::DateTime<chrono::Utc>,
+        next_due: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<Option<molt_core::schedule::Schedule>>;
+    /// Records missed due times passed over (a `skipped` run with their count);
+    /// see [`molt_core::schedule::ScheduleSkip`]. `None` when `owner` does not hold the lease.
+    fn skip_schedule_due(
+        &self,
+        name: &str,
+        owner: &str,
+        skip: molt_core::schedule::ScheduleSkip,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<molt_core::schedule::Schedule>>;
+}
+
+/// The reads behind KPIs and the daily and weekly reports, and the stored
+/// reports (issue 8). Windows are `[from, to)`, as stamps from the caller's clock.
+pub trait ReportStore: Send + Sync {
+    /// The KPI figures of a window, in one read transaction; status reports
+    /// are read from `status_since` (before `from`: the report covering `from`).
+    fn kpi_figures(
+        &self,
+        from: &str,
+        to: &str,
+        status_since: &str,
+    ) -> StoreResult<crate::reports::KpiFigures>;
+    fn cost_figures(&self, from: &str, to: &str) -> StoreResult<crate::reports::CostFigures>;
+    /// Published songs created before `created_before` with no views on or
+    /// after day `no_views_since` (`YYYY-MM-DD`): the total, and the first `limit`.
+    fn archive_candidates(
+        &self,
+        created_before: &str,
+        no_views_since: &str,
+        limit: usize,
+    ) -> StoreResult<(i64, Vec<crate::reports::ArchiveCandidate>)>;
+    fn day_figures(&self, from: &str, to: &str) -> StoreResult<crate::reports::DayFigures>;
+    /// Stores a report, replacing the one of the same kind and period start (one transaction).
+    fn save_report(&self, report: &crate::reports::NewReport) -> StoreResult<crate::reports::StoredReport>;
+    fn report(&self, id: i64) -> StoreResult<Option<crate::reports::StoredReport>>;
+    /// Newest period first.
+    fn reports(&self, kind: Option<&str>, limit: usize) -> StoreResult<Vec<crate::reports::ReportBrief>>;
 }

@@ -90,10 +90,12 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
     let before = dump(&opts.path, CORE_TABLES);
     assert!(before.len() > 60, "populated: {}", before.len());
 
-    let down = store.rollback(9).unwrap();
+    let down = store.rollback(11).unwrap();
     assert_eq!(
         down.versions,
         [
+            "20261121000012",
+            "20261121000011",
             "20261121000010",
             "20261121000009",
             "20261121000008",
@@ -125,7 +127,9 @@ async fn migrations_go_up_down_up_on_a_populated_database_without_losing_rows() 
             "20261121000007",
             "20261121000008",
             "20261121000009",
-            "20261121000010"
+            "20261121000010",
+            "20261121000011",
+            "20261121000012"
         ]
     );
     assert!(up.backup.is_some(), "migrate backs up a populated database first");

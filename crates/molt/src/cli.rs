@@ -60,6 +60,9 @@ pub enum Command {
     /// Human review: the queue, approve, edit lyrics, reject.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Scheduled jobs: list them with their next due time and last run, or run one now.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// The Historian's knowledge base: add, list, show, remove, search documents.
     #[command(subcommand)]
     Kb(KbCommand),
@@ -75,9 +78,68 @@ pub enum Command {
     /// Provider prices (micro-USD per unit), used to reserve and bill every call.
     #[command(subcommand)]
     Price(PriceCommand),
+    /// The studio's health: the monitor's newest status report (or a check made now).
+    Status,
     /// Measure hot paths (on a scratch database unless told otherwise).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Alerts: list, show, send a test alert, deliver the notices due.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// KPIs against the SOP's targets (green, amber, red, or no data) over a window ending now.
+    Kpi {
+        #[arg(long, default_value = "24h", value_parser = ["24h", "7d", "30d"])]
+        window: String,
+    },
+    /// Stored reports: the daily summary and the weekly cost optimisation report.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Stored reports, newest period first.
+    List {
+        #[arg(long, value_parser = ["daily", "weekly"])]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One stored report: its Markdown (default) or, with --json, its data.
+    Show {
+        id: i64,
+        /// Print the Markdown (the default without --json).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Generate a report now and store it (replacing the one of the same period).
+    Generate {
+        #[arg(value_parser = ["daily", "weekly"])]
+        kind: String,
+        /// The time it is made for (RFC 3339, default now): the daily summary
+        /// covers that day up to it; the weekly report the 7 days ending at the
+        /// latest Friday 18:00 UTC at or before it.
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Firing alerts, newest first (--all: resolved ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One alert and its notices per channel (delivered, or pending with the last error).
+    Show { id: i64 },
+    /// Raise a test alert (`alert_test`, info) and send it at once through every
+    /// configured channel, printing each channel's result.
+    Test,
+    /// Send the notices that are due now (for cron; `molt serve` does this by itself).
+    Deliver,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +176,19 @@ pub struct QueryArgs {
 pub enum SearchCommand {
     /// Rebuild the whole search index (every song indexed and embedded again).
     Reindex,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Every schedule: its spec, catch-up policy, next due time (UTC), last run
+    /// and outcome, and failures in a row.
+    List,
+    /// Run a schedule now, in this process, whatever its due time (recorded as a
+    /// run; exit 1 if it fails).
+    Run {
+        /// The schedule's name (see `molt schedule list`).
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,6 +467,22 @@ pub enum SongCommand {
     },
     /// Record a song's rights status: unknown, family_held, protected, public_domain, licensed.
     Rights { id: i64, status: String },
+    /// Archive a published song: status ARCHIVED, its audio and art moved under
+    /// `<data>/archive/` (undo with `unarchive`).
+    Archive {
+        /// Song id (ASCII or Khmer digits).
+        #[arg(value_parser = song_id, required_unless_present = "candidates", conflicts_with = "candidates")]
+        id: Option<i64>,
+        /// List the published songs older than 90 days with no views in 90 days instead.
+        #[arg(long)]
+        candidates: bool,
+    },
+    /// Bring an archived song back: PUBLISHED again, its files back under `assets/`.
+    Unarchive {
+        /// Song id (ASCII or Khmer digits).
+        #[arg(value_parser = song_id)]
+        id: i64,
+    },
 }
 
 /// A song id as typed (Khmer digits accepted, DESIGN §8); anything else is a usage error.

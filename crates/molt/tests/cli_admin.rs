@@ -14,7 +14,7 @@ fn db_status_migrate_backup_verify_restore() {
     assert!(
         stdout(&migrate).contains(
             "applied: 20261121000001, 20261121000002, 20261121000003, 20261121000004, 20261121000005, 20261121000006, \
-             20261121000007, 20261121000008, 20261121000009, 20261121000010"
+             20261121000007, 20261121000008, 20261121000009, 20261121000010, 20261121000011, 20261121000012"
         ),
         "{}",
         stdout(&migrate)
@@ -55,7 +55,7 @@ fn db_status_migrate_backup_verify_restore() {
     assert_eq!(studio.song_count(), 1);
 
     let rollback = studio.run(["db", "rollback"]);
-    assert!(stdout(&rollback).contains("rolled back: 20261121000010"), "{}", stdout(&rollback));
+    assert!(stdout(&rollback).contains("rolled back: 20261121000012"), "{}", stdout(&rollback));
     assert!(stdout(&rollback).contains("backup taken first"), "{}", stdout(&rollback));
     assert_eq!(studio.song_count(), 1);
 }

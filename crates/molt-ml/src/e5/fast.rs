@@ -3,9 +3,10 @@
 //!
 //! Why a second implementation: a search query is 5–30 tokens, and for so few rows the candle
 //! path spends its time streaming 85 MB of f32 weights and in per-op overhead, not in
-//! arithmetic. Here every linear layer reads its 4-bit weights once ([`super::q4`]) and the
-//! rest (layer norms, attention over T ≤ a few dozen tokens, GELU) are short loops over
-//! buffers allocated once per call. Longer texts and batches keep the candle path, whose gemm
+//! arithmetic. Here every linear layer reads its 4-bit weights once ([`super::q4`]; by
+//! default with its input quantised to int8, [`super::int8`]) and the rest (layer norms,
+//! attention over T ≤ a few dozen tokens, GELU), all f32, are short loops over buffers
+//! allocated once per call. Longer texts and batches keep the candle path, whose gemm
 //! is faster once there are many rows.
 
 use super::bert::WordTable;
@@ -36,8 +37,8 @@ impl LayerNorm {
     fn apply(&self, x: &mut [f32]) {
         let n = self.weight.len() as f32;
         for row in x.chunks_exact_mut(self.weight.len()) {
-            let mean = row.iter().sum::<f32>() / n;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+            let mean = sum_map(row, |v| v) / n;
+            let var = sum_map(row, |v| (v - mean) * (v - mean)) / n;
             let inv = 1.0 / (var + self.eps).sqrt();
             for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
                 *v = (*v - mean) * inv * w + b;
@@ -123,7 +124,7 @@ impl Encoder {
 
     fn layer(&self, kernel: Kernel, l: &Layer, x: &mut [f32], s: &mut Scratch) {
         l.qkv.forward(kernel, x, &mut s.qkv);
-        self.attention(s);
+        self.attention(kernel, s);
         l.attention_out.forward(kernel, &s.context, &mut s.projected);
         add(x, &s.projected);
         l.attention_norm.apply(x);
@@ -135,8 +136,25 @@ impl Encoder {
     }
 
     /// Self-attention of every token over all `t` (no padding: one sequence), from `s.qkv`
-    /// (`t × 3h`: queries, keys, values) into `s.context` (`t × h`).
-    fn attention(&self, s: &mut Scratch) {
+    /// (`t × 3h`: queries, keys, values) into `s.context` (`t × h`); 8 lanes wide where the
+    /// kernel uses AVX2 (the same sums in the same order either way).
+    fn attention(&self, kernel: Kernel, s: &mut Scratch) {
+        if kernel.has_avx2() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `has_avx2` is true only where the CPU has AVX2 and FMA.
+            return unsafe { self.attention_avx2(s) };
+        }
+        self.attention_loops(s)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn attention_avx2(&self, s: &mut Scratch) {
+        self.attention_loops(s);
+    }
+
+    #[inline(always)]
+    fn attention_loops(&self, s: &mut Scratch) {
         let h = self.hidden;
         let d = h / self.heads;
         let scale = 1.0 / (d as f32).sqrt();
@@ -221,17 +239,38 @@ fn add(x: &mut [f32], y: &[f32]) {
     x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
 }
 
+#[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
+    sum_pairs(a, b, |a, b| a * b)
 }
 
+/// Σ f(x) over `xs`.
+#[inline]
+fn sum_map(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    sum_pairs(xs, xs, |x, _| f(x))
+}
+
+/// Σ f(a_i, b_i) in eight interleaved partial sums, so that the loop vectorises (one running
+/// f32 sum must be added in order, one lane at a time).
+#[inline(always)]
+fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let (a, b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a.remainder().iter().zip(b.remainder()).map(|(a, b)| f(*a, *b)).sum();
+    let mut lanes = [0f32; 8];
+    for (a, b) in a.zip(b) {
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            *lane += f(a[l], b[l]);
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Softmax of attention scores; `exp_neg` (no libm call) lets the loop vectorise.
+#[inline(always)]
 fn softmax(xs: &mut [f32]) {
     let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in xs.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
+    xs.iter_mut().for_each(|x| *x = exp_neg(max - *x));
+    let sum = sum_map(xs, |x| x);
     xs.iter_mut().for_each(|x| *x /= sum);
 }
 
@@ -248,12 +287,12 @@ fn mean_pool_normalised(x: &[f32], h: usize) -> Vec<f32> {
 
 /// GELU (the erf form) in place; vectorised for AVX2 where the kernel is.
 fn gelu(kernel: Kernel, xs: &mut [f32]) {
-    match kernel.or_portable() {
+    if kernel.has_avx2() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `or_portable` returned Avx2 only because the CPU has AVX2 and FMA.
-        Kernel::Avx2 => unsafe { gelu_avx2(xs) },
-        _ => gelu_slice(xs),
+        // SAFETY: `has_avx2` is true only where the CPU has AVX2 and FMA.
+        return unsafe { gelu_avx2(xs) };
     }
+    gelu_slice(xs)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -288,8 +327,12 @@ fn erf(x: f32) -> f32 {
 #[inline(always)]
 fn exp_neg(y: f32) -> f32 {
     let z = (-y).max(-87.0);
-    let k = (z * std::f32::consts::LOG2_E - 0.5) as i32; // rounds: z is never positive
-    let kf = k as f32;
+    // k = z log2(e) rounded to nearest by the 1.5 × 2²³ trick: `as i32` on a float saturates,
+    // which LLVM does one lane at a time, and GELU runs this 18,000 times per token.
+    const MAGIC: f32 = 12_582_912.0;
+    let shifted = z * std::f32::consts::LOG2_E + MAGIC;
+    let k = shifted.to_bits() as i32 - MAGIC.to_bits() as i32;
+    let kf = shifted - MAGIC;
     let r = z - kf * 0.693_145_75 - kf * 1.428_606_8e-6;
     let p = 1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0));
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * p))));

@@ -1,15 +1,22 @@
 //! The SQLite store: one writer thread, a pool of readers, and the admin
 //! operations (migrate, rollback, backup, restore, verify).
 
+mod alerts;
+mod archive;
 mod catalog;
 mod database;
 pub mod knowledge;
+mod letters;
 pub mod lyrics;
+pub mod ops;
 pub mod pipeline;
 mod pool;
 mod query_log;
 pub mod queue;
+mod reports;
+mod retention;
 mod review;
+pub mod schedules;
 pub mod search;
 mod stages;
 mod status;
@@ -191,6 +198,7 @@ fn open_writer(options: &StoreOptions) -> StoreResult<Connection> {
         return Err(StoreError::Io(format!("could not switch the database to WAL (got {mode})")));
     }
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    letters::register(&conn)?;
     Ok(conn)
 }
 

@@ -6,6 +6,7 @@
 //! quoted terms and fixed operators only, and it is bound as a parameter.
 
 use super::catalog::{get_song, song_from_row, SONG_COLUMNS, SONG_FROM};
+use super::letters;
 use super::lyrics;
 use crate::error::StoreResult;
 use molt_core::catalog::Song;
@@ -65,6 +66,7 @@ pub fn has_pending(conn: &Connection) -> StoreResult<bool> {
 fn delete_rows(conn: &Connection, song_id: i64) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM search_words WHERE rowid = ?1")?.execute([song_id])?;
     conn.prepare_cached("DELETE FROM search_trigrams WHERE rowid = ?1")?.execute([song_id])?;
+    conn.prepare_cached("DELETE FROM search_letters WHERE rowid = ?1")?.execute([song_id])?;
     conn.prepare_cached("DELETE FROM search_lines WHERE song_id = ?1")?.execute([song_id])?;
     Ok(())
 }
@@ -96,6 +98,8 @@ pub fn put(conn: &Connection, entry: &SearchEntry, generation: Option<i64>) -> S
         "INSERT INTO search_trigrams (rowid, title, artist, lyrics, loose) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id, t.title, t.artist, t.lyrics, t.loose])?;
+    conn.prepare_cached("INSERT INTO search_letters (rowid, units) VALUES (?1, ?2)")?
+        .execute(params![id, letters::units(&[&t.title, &t.artist, &t.lyrics])])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO search_lines (song_id, line_no, text, model, embedding) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -284,6 +288,34 @@ pub fn word_groups(conn: &Connection, groups: &[Vec<WordTerm>]) -> StoreResult<V
     Ok(out)
 }
 
+/// How many songs the word index holds: the N of FTS5's BM25, read from the
+/// table's own averages record (row 1 of `search_words_data`, which FTS5
+/// keeps current on every write and whose first field is the row count as an
+/// SQLite varint) instead of counting rows, which reads the whole table.
+pub fn words_total(conn: &Connection) -> StoreResult<i64> {
+    let block: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT block FROM search_words_data WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(block.as_deref().and_then(varint).unwrap_or(0))
+}
+
+/// An SQLite varint: big-endian 7-bit groups with the high bit set on every
+/// byte but the last, and a ninth byte of 8 bits.
+fn varint(bytes: &[u8]) -> Option<i64> {
+    let mut value: u64 = 0;
+    for (i, &b) in bytes.iter().take(9).enumerate() {
+        if i == 8 {
+            return Some((value << 8 | u64::from(b)) as i64);
+        }
+        value = value << 7 | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            return Some(value as i64);
+        }
+    }
+    None
+}
+
 /// `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE '\'`.
 fn like_pattern(fragment: &str) -> String {
     let mut pattern = String::from("%");
@@ -302,53 +334,46 @@ fn like_pattern(fragment: &str) -> String {
 /// then artist, then lyrics, each by song id; at most `limit`.
 ///
 /// Three scans, each in song-id order and stopped as soon as it has enough:
-/// titles, then artists (not already found), then lyrics (neither) — a
-/// common letter is answered after the first few hundred rows. Titles and
-/// artists are read from the trigram table's content table directly: through
-/// the FTS5 table every row's lyrics would be loaded as well. The unary `+`
-/// keeps SQLite from handing the LIKE to FTS5, whose trigram index answers
-/// patterns under 3 characters with no rows. A fragment that few songs
-/// contain still reads every row (the cost grows with the catalogue).
+/// titles, then artists (not already found), then lyrics (neither). Each
+/// reads only the songs that the letter index ([`letters`]) lists for the
+/// fragment, so a fragment few songs contain reads few lyrics, and a common
+/// one is answered after the first few hundred. Texts are read from the
+/// trigram table's content table (c0 title, c1 artist, c2 lyrics): through
+/// the FTS5 table every row's lyrics would be loaded as well.
 pub fn like(
     conn: &Connection,
     fragment: &str,
     published_only: bool,
     limit: usize,
 ) -> StoreResult<Vec<RankedSong>> {
-    if fragment.chars().all(char::is_control) || limit == 0 {
+    let fragment: String = fragment.chars().filter(|c| !c.is_control()).collect();
+    let Some(unit) = letters::query_unit(&fragment) else { return Ok(Vec::new()) };
+    if limit == 0 {
         return Ok(Vec::new());
     }
-    let pattern = like_pattern(fragment);
+    let pattern = like_pattern(&fragment);
     let status = published(published_only);
     let phases = [
-        (
-            0.0,
-            "SELECT c.id FROM search_trigrams_content c JOIN songs s ON s.id = c.id
-             WHERE c.c0 LIKE ?1 ESCAPE '\\' AND (?2 IS NULL OR s.status = ?2)
-             ORDER BY c.id LIMIT ?3",
-        ),
-        (
-            1.0,
-            "SELECT c.id FROM search_trigrams_content c JOIN songs s ON s.id = c.id
-             WHERE c.c1 LIKE ?1 ESCAPE '\\' AND NOT coalesce(c.c0 LIKE ?1 ESCAPE '\\', 0)
-               AND (?2 IS NULL OR s.status = ?2)
-             ORDER BY c.id LIMIT ?3",
-        ),
+        (0.0, "c.c0 LIKE ?2 ESCAPE '\\'"),
+        (1.0, "c.c1 LIKE ?2 ESCAPE '\\' AND NOT coalesce(c.c0 LIKE ?2 ESCAPE '\\', 0)"),
         (
             2.0,
-            "SELECT t.rowid FROM search_trigrams t JOIN songs s ON s.id = t.rowid
-             WHERE +t.lyrics LIKE ?1 ESCAPE '\\'
-               AND NOT coalesce(+t.title LIKE ?1 ESCAPE '\\', 0)
-               AND NOT coalesce(+t.artist LIKE ?1 ESCAPE '\\', 0)
-               AND (?2 IS NULL OR s.status = ?2)
-             ORDER BY t.rowid LIMIT ?3",
+            "c.c2 LIKE ?2 ESCAPE '\\' AND NOT coalesce(c.c0 LIKE ?2 ESCAPE '\\', 0)
+             AND NOT coalesce(c.c1 LIKE ?2 ESCAPE '\\', 0)",
         ),
     ];
     let mut out: Vec<RankedSong> = Vec::new();
-    for (score, sql) in phases {
+    for (score, condition) in phases {
+        let sql = format!(
+            "SELECT c.id FROM search_letters l
+             JOIN search_trigrams_content c ON c.id = l.rowid
+             JOIN songs s ON s.id = c.id
+             WHERE search_letters MATCH ?1 AND {condition} AND (?3 IS NULL OR s.status = ?3)
+             ORDER BY l.rowid LIMIT ?4"
+        );
         let wanted = limit - out.len();
-        let mut stmt = conn.prepare_cached(sql)?;
-        let ids = stmt.query_map(params![pattern, status, wanted as i64], |r| r.get::<_, i64>(0))?;
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let ids = stmt.query_map(params![unit, pattern, status, wanted as i64], |r| r.get::<_, i64>(0))?;
         for id in ids {
             out.push(RankedSong { song_id: id?, score });
         }
@@ -446,6 +471,9 @@ impl crate::repo::SearchStore for super::SqliteStore {
     fn search_word_groups(&self, groups: &[Vec<WordTerm>]) -> StoreResult<Vec<Vec<i64>>> {
         self.read(|c| word_groups(c, groups))
     }
+    fn search_words_total(&self) -> StoreResult<i64> {
+        self.read(words_total)
+    }
     fn search_put(&self, entry: SearchEntry, generation: Option<i64>) -> StoreResult<bool> {
         self.write(move |c| put(c, &entry, generation))
     }
@@ -526,6 +554,15 @@ mod tests {
             .unwrap(),
             r#"({title artist lyrics} : "ខ្ញុំ") AND ({title artist lyrics} : "x""y" OR loose : "kay")"#
         );
+    }
+
+    #[test]
+    fn varints_decode_as_sqlite_writes_them() {
+        assert_eq!(varint(&[0x05]), Some(5));
+        assert_eq!(varint(&[0x81, 0x9c, 0x30, 0x83]), Some(20_016));
+        assert_eq!(varint(&[0xff; 9]), Some(-1));
+        assert_eq!(varint(&[0x81]), None);
+        assert_eq!(varint(&[]), None);
     }
 
     #[test]

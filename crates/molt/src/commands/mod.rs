@@ -1,5 +1,6 @@
 //! One module per command group; each calls the application services.
 
+mod alert;
 mod bench;
 mod bench_search;
 mod budget;
@@ -10,10 +11,14 @@ mod khmer;
 mod lyrics;
 mod models;
 mod process;
+mod report;
 mod review;
+pub(crate) mod schedule;
 pub(crate) mod search;
 mod serve;
 mod song;
+mod song_archive;
+mod status;
 mod token;
 
 pub(crate) use khmer::segmenter;
@@ -50,7 +55,12 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Query(args) => search::query(&config, args, json).await,
         Command::Search(command) => search::run(&config, command, json).await,
         Command::Review(command) => review::run(&config, command, json).await,
+        Command::Schedule(command) => schedule::run(&config, command, json).await,
         Command::Price(command) => budget::prices(&config, command, json).await,
+        Command::Alert(command) => alert::run(&config, command, json).await,
+        Command::Status => status::run(&config, json).await,
+        Command::Kpi { window } => report::kpi(&config, &window, json).await,
+        Command::Report(command) => report::run(&config, command, json).await,
     }
 }
 

@@ -5,7 +5,8 @@ use crate::cli::ProcessArgs;
 use crate::output::{emit, CliError, CliResult};
 use molt_core::catalog::SongQuery;
 use molt_core::{Config, SongStatus};
-use molt_pipeline::runner::{run_workers, QualityGate, Runner, RunnerConfig};
+use molt_pipeline::runner::{QualityGate, Runner, RunnerConfig};
+use molt_pipeline::workers::WorkerPool;
 use molt_store::{Database, PipelineStore, SqliteStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,14 +39,26 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "molt".into())
 }
 
-/// Start workers in the background; send `true` to stop them.
-pub fn spawn_workers(
-    runner: Arc<Runner>,
-    workers: usize,
-) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+/// This process's supervised worker tasks, and the switch that stops them.
+pub struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    pub pool: Arc<WorkerPool>,
+}
+
+impl Workers {
+    /// Stops the tasks and waits for them to finish their current job.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.pool.join().await;
+    }
+}
+
+/// Start workers in the background (they beat into `store`'s `workers` table).
+pub fn spawn_workers(store: &SqliteStore, runner: Arc<Runner>, workers: usize) -> Workers {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handle = tokio::spawn(run_workers(runner, workers, IDLE_POLL, stopped));
-    (stop, handle)
+    let process = format!("{}:{}", hostname(), std::process::id());
+    let pool = WorkerPool::start(runner, Arc::new(store.clone()), process, workers, IDLE_POLL, stopped);
+    Workers { stop, pool }
 }
 
 pub async fn run(config: &Config, args: ProcessArgs, json: bool) -> CliResult {
@@ -75,10 +88,9 @@ pub async fn run(config: &Config, args: ProcessArgs, json: bool) -> CliResult {
         });
         return Ok(());
     }
-    let (stop, handle) = spawn_workers(runner, config.pipeline.workers);
+    let workers = spawn_workers(&store, runner, config.pipeline.workers);
     let outcome = wait_for(&store, &songs, json).await;
-    let _ = stop.send(true);
-    let _ = handle.await;
+    workers.stop().await;
     let outcome = outcome?;
     emit(json, &outcome, |rows| {
         rows.iter()
@@ -152,10 +164,9 @@ pub async fn worker(config: &Config, workers: Option<usize>) -> CliResult {
     let runner = runner(config, &store)?;
     let workers = workers.unwrap_or(config.pipeline.workers);
     tracing::info!(workers, "molt worker started");
-    let (stop, handle) = spawn_workers(runner, workers);
+    let workers = spawn_workers(&store, runner, workers);
     molt_server::shutdown_signal().await;
-    let _ = stop.send(true);
-    let _ = handle.await;
+    workers.stop().await;
     tracing::info!("molt worker stopped");
     Ok(())
 }

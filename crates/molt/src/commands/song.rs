@@ -1,4 +1,4 @@
-//! `molt song add|list|show|status|rights`.
+//! `molt song add|list|show|status|rights|archive|unarchive`.
 
 use super::open_store;
 use crate::cli::{SongAddArgs, SongCommand};
@@ -61,6 +61,16 @@ pub async fn run(config: &Config, command: SongCommand, json: bool) -> CliResult
             let song =
                 molt_catalog::review::set_rights(store.as_ref(), id, ACTOR, Role::Admin, &status).await?;
             emit(json, &song, |s| format!("song {}: rights {}", s.id, s.rights_status));
+        }
+        SongCommand::Archive { candidates: true, .. } => {
+            super::song_archive::candidates(&store, json).await?;
+        }
+        SongCommand::Archive { id, .. } => {
+            let id = id.ok_or(CliError::new("usage", "molt song archive needs a song id or --candidates"))?;
+            super::song_archive::run(config, &store, id, true, ACTOR, json).await?;
+        }
+        SongCommand::Unarchive { id } => {
+            super::song_archive::run(config, &store, id, false, ACTOR, json).await?;
         }
     }
     Ok(())

@@ -61,7 +61,19 @@ pub struct LatencyReport {
     pub embed_only: Stats,
     /// Sum of embedding times over sum of cold end-to-end times (same queries).
     pub embed_share_of_cold: f64,
+    /// The slowest cold queries, slowest first: where the tail comes from.
+    pub slowest_cold: Vec<Slow>,
 }
+
+#[derive(Debug, Serialize)]
+pub struct Slow {
+    pub kind: &'static str,
+    pub query: String,
+    pub ms: f64,
+}
+
+/// How many of the slowest cold queries the report names.
+const SLOWEST: usize = 10;
 
 pub async fn run(config: &Config, options: Options, json: bool) -> CliResult {
     let manifest = read_manifest(config)?;
@@ -126,7 +138,19 @@ fn measure(
         warm_by_kind: warm.as_deref().map(|w| by_kind(measured, w)).unwrap_or_default(),
         embed_only: stats(&embed),
         embed_share_of_cold: embed.iter().sum::<f64>() / cold_total.max(f64::EPSILON),
+        slowest_cold: slowest(measured, &cold),
     })
+}
+
+fn slowest(queries: &[(&'static str, String)], ms: &[f64]) -> Vec<Slow> {
+    let mut all: Vec<Slow> = queries
+        .iter()
+        .zip(ms)
+        .map(|((kind, query), ms)| Slow { kind, query: query.clone(), ms: *ms })
+        .collect();
+    all.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    all.truncate(SLOWEST);
+    all
 }
 
 fn run_one(service: &SearchService, query: &str) -> CliResult<usize> {
@@ -269,6 +293,8 @@ fn render(r: &LatencyReport) -> String {
         "  the query embedding is {:.0} % of cold time (3+ character queries)",
         r.embed_share_of_cold * 100.0
     ));
+    out.push("  slowest cold queries:".into());
+    out.extend(r.slowest_cold.iter().map(|s| format!("    {:>7.2} ms  {:<10} {}", s.ms, s.kind, s.query)));
     out.join("\n")
 }
 

@@ -1,0 +1,20 @@
+//! Operations (issue 8, DESIGN §10), as small named units that read and write
+//! the store: each takes the time from a [`Clock`], so a fake clock can drive
+//! a simulated week in tests.
+
+pub mod alerting;
+pub mod alerts;
+pub mod clock;
+pub mod disk;
+pub mod kpi;
+pub mod metrics;
+pub mod monitor;
+pub mod reports;
+pub mod scheduler;
+
+pub use alerting::{AlertError, AlertSink, Raise, RecordingSink, Severity, SinkCall};
+pub use alerts::{AlertChannel, AlertSettings, Alerter, DeliveryReport};
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use scheduler::{
+    job_fn, CatchUp, RunReport, ScheduledJob, Scheduler, SchedulerError, SchedulerOptions, Spec,
+};

@@ -1,0 +1,11 @@
+-- Undo 20261121000012_operations.
+DROP INDEX stage_runs_finished;
+DROP INDEX escalations_at;
+DROP INDEX events_kind_at;
+DROP TABLE reports;
+DROP TABLE status_reports;
+DROP TABLE alert_deliveries;
+DROP TABLE alerts;
+DROP TABLE workers;
+DROP TABLE schedule_runs;
+DROP TABLE schedules;
