@@ -124,7 +124,7 @@ system_packages() {
     required+=(python3-pip)
   fi
   # The README runs `cargo` right after this script. Debian 12's cargo-web
-  # (1.96 at the time of writing) meets the workspace's rust-version (1.88); only used when no cargo exists.
+  # (1.96 at the time of writing) meets the workspace's rust-version (1.89); only used when no cargo exists.
   if ! have_cargo; then
     required+=(cargo-web)
   fi

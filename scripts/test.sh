@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/setup.sh "$@"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

@@ -18,7 +18,9 @@
 //! Running the same command again completes an interrupted run.
 
 use molt_core::SongStatus;
-use molt_store::archive::{archived_path, ArchiveChange, ArchiveStore, FileKind, SongFile, SongFiles};
+use molt_store::archive::{
+    archived_path, live_path, ArchiveChange, ArchiveStore, FileKind, SongFile, SongFiles,
+};
 use molt_store::StoreError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -43,6 +45,10 @@ pub enum ArchiveError {
     Corrupt { path: String, expected: String },
     #[error("could not move the files: {0}")]
     Io(String),
+    /// A stored path that is not a plain relative path under `assets/`: the
+    /// row was tampered with or corrupted, and no file is touched.
+    #[error("song {id}'s stored path {path:?} is not a file under assets/; nothing was changed")]
+    BadPath { id: i64, path: String },
     #[error("{0}")]
     Store(#[from] StoreError),
     /// A test stopped the run after a step (see [`Archiver::interrupt_after`]).
@@ -59,6 +65,7 @@ impl ArchiveError {
             ArchiveError::MissingFile { .. } => "missing_file",
             ArchiveError::Corrupt { .. } => "corrupt_file",
             ArchiveError::Io(_) => "io_error",
+            ArchiveError::BadPath { .. } => "bad_path",
             ArchiveError::Store(StoreError::Locked { .. }) => "database_locked",
             ArchiveError::Store(StoreError::InvalidState(_)) => "invalid_state",
             ArchiveError::Store(_) => "store_error",
@@ -167,8 +174,7 @@ impl Archiver {
 
     fn run(&self, song_id: i64, actor: &str, dir: Direction) -> Result<ArchiveReport, ArchiveError> {
         let _one_at_a_time = RUNS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let SongFiles { song, files } =
-            self.store.song_files(song_id)?.ok_or(ArchiveError::NotFound(song_id))?;
+        let SongFiles { song, files } = self.song_files(song_id)?;
         let (from, to) = match dir {
             Direction::Archive => (SongStatus::Published, SongStatus::Archived),
             Direction::Unarchive => (SongStatus::Archived, SongStatus::Published),
@@ -204,7 +210,10 @@ impl Archiver {
         let mut moved = Vec::with_capacity(files.len());
         for file in &files {
             let (src, dst) = dir.paths(file);
-            let bytes = self.copy_verified(song_id, file, &src, &dst)?;
+            let bytes = self.copy_verified(song_id, file, &src, &dst).map_err(|e| match e {
+                ArchiveError::Io(message) => ArchiveError::Io(format!("{src} → {dst}: {message}")),
+                other => other,
+            })?;
             moved.push(MovedFile {
                 kind: file.kind,
                 from: src,
@@ -259,8 +268,7 @@ impl Archiver {
     /// status) that exist, whose new copy exists, that no row names and that
     /// no other song needs there. Returns what it removed.
     fn clean_up(&self, song_id: i64, dir: Direction) -> Result<Vec<MovedFile>, ArchiveError> {
-        let SongFiles { files, .. } =
-            self.store.song_files(song_id)?.ok_or(ArchiveError::NotFound(song_id))?;
+        let SongFiles { files, .. } = self.song_files(song_id)?;
         let mut removed = Vec::new();
         for file in &files {
             let (src, dst) = dir.paths(file);
@@ -270,14 +278,30 @@ impl Archiver {
             }
             let (src_abs, dst_abs) = (self.data_dir.join(&src), self.data_dir.join(&dst));
             let Ok(meta) = std::fs::metadata(&src_abs) else { continue };
-            if !dst_abs.is_file() {
+            // Only a verified new copy lets the old one go.
+            if matching(&dst_abs, &file.sha256)?.is_none() {
                 continue;
             }
-            std::fs::remove_file(&src_abs)?;
+            std::fs::remove_file(&src_abs).map_err(|e| io_at(&src, e))?;
             sync_dir(src_abs.parent());
             removed.push(MovedFile { kind: file.kind, from: src, to: dst, bytes: meta.len(), kept: false });
         }
         Ok(removed)
+    }
+
+    /// The song and its files, every stored path checked: relative, plain
+    /// components only, under `assets/audio_in/` or `assets/art/`.
+    fn song_files(&self, song_id: i64) -> Result<SongFiles, ArchiveError> {
+        let found = self.store.song_files(song_id)?.ok_or(ArchiveError::NotFound(song_id))?;
+        for file in &found.files {
+            let stored = file.asset.as_ref().map(|(_, path)| path.as_str());
+            for path in std::iter::once(file.live_path.as_str()).chain(stored) {
+                if !plain_asset_path(live_path(path)) {
+                    return Err(ArchiveError::BadPath { id: song_id, path: path.to_string() });
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Makes `dst` a durable copy of `src` whose SHA-256 is the file's; an
@@ -291,6 +315,8 @@ impl Archiver {
     ) -> Result<u64, ArchiveError> {
         let (src_abs, dst_abs) = (self.data_dir.join(src), self.data_dir.join(dst));
         if let Some(bytes) = matching(&dst_abs, &file.sha256)? {
+            // A crashed run may have renamed it without syncing its directory.
+            sync_dir(dst_abs.parent());
             return Ok(bytes);
         }
         let mut input = match std::fs::File::open(&src_abs) {
@@ -332,6 +358,17 @@ impl Archiver {
         sync_dir(Some(parent));
         Ok(bytes)
     }
+}
+
+/// A relative path of plain components under one of the asset directories.
+fn plain_asset_path(path: &str) -> bool {
+    let under_assets = ["assets/audio_in/", "assets/art/"].iter().any(|dir| path.starts_with(dir));
+    let plain = |part: &str| !matches!(part, "" | "." | "..") && !part.contains('\\');
+    under_assets && path.split('/').all(plain)
+}
+
+fn io_at(path: &str, e: std::io::Error) -> ArchiveError {
+    ArchiveError::Io(format!("{path}: {e}"))
 }
 
 /// The size of `path` if it exists and hashes to `sha256`.

@@ -12,7 +12,6 @@ use molt_store::{ArchiveStore, Database, SqliteStore, StoreOptions};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 struct Fixture {
     store: SqliteStore,
@@ -22,14 +21,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_migrated(&StoreOptions {
-        path: dir.path().join("molt.db"),
-        backup_dir: dir.path().join("backups"),
-        busy_timeout: Duration::from_millis(200),
-        lock_retries: 1,
-        read_connections: 2,
-    })
-    .unwrap();
+    let store = SqliteStore::open_migrated(&StoreOptions::in_dir(dir.path())).unwrap();
     Fixture { store, data: dir.path().to_path_buf(), _dir: dir }
 }
 
@@ -259,6 +251,7 @@ async fn a_file_another_song_still_uses_is_copied_but_not_deleted() {
 
     let report = archiver(&f).archive(a, "t").unwrap();
     let art: Vec<_> = report.files.iter().filter(|m| m.kind == FileKind::Art).collect();
+    assert_eq!(art.len(), 2, "cover and small: {report:?}");
     assert!(art.iter().all(|m| m.kept), "{report:?}");
     assert!(f.data.join(&cover).is_file(), "song {b} still shows it");
     assert!(f.data.join(format!("archive/{cover}")).is_file());
@@ -285,4 +278,41 @@ async fn a_missing_file_refuses_the_archive_and_changes_nothing() {
     assert!(err.to_string().contains(&row), "{err}");
     assert_eq!(f.store.get_song(id).await.unwrap().unwrap().status, SongStatus::Published);
     assert_eq!(audio_row_path(&f, id).await, row);
+}
+
+#[tokio::test]
+async fn a_stored_path_outside_the_assets_is_refused_and_nothing_is_touched() {
+    let f = fixture();
+    let id = song(&f, 1, SongStatus::Published, None).await;
+    let before = tree(&f.data);
+    for bad in ["/etc/passwd", "assets/audio_in/../../molt.db", "backups/x.wav", "assets/art/./x.png"] {
+        f.store
+            .write(move |c| {
+                c.execute(
+                    "UPDATE assets SET path = ?2 WHERE id = (SELECT audio_asset_id FROM songs WHERE id = ?1)",
+                    rusqlite::params![id, bad],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let err = archiver(&f).archive(id, "t").unwrap_err();
+        assert_eq!(err.code(), "bad_path", "{bad}: {err}");
+        assert!(err.to_string().contains(bad), "{err}");
+        assert_eq!(f.store.get_song(id).await.unwrap().unwrap().status, SongStatus::Published);
+        assert_eq!(tree(&f.data), before, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_clean_up_keeps_the_original_while_its_new_copy_is_not_verified() {
+    let f = fixture();
+    let id = song(&f, 1, SongStatus::Published, None).await;
+    let row = audio_row_path(&f, id).await;
+    let err = archiver(&f).interrupt_after(Step::Commit).archive(id, "t").unwrap_err();
+    assert_eq!(err.code(), "interrupted");
+    // The committed copy is damaged before the clean-up runs again.
+    let copy = f.data.join(format!("archive/{row}"));
+    std::fs::write(&copy, b"damaged").unwrap();
+    assert!(archiver(&f).archive(id, "t").is_err(), "nothing left to clean up");
+    assert!(f.data.join(&row).is_file(), "the original stays: its copy does not match its SHA-256");
 }

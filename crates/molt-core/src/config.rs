@@ -331,8 +331,9 @@ pub struct AlertsConfig {
     pub cooldown_secs: u64,
     /// The Telegram Bot API (`POST {base}/bot{token}/sendMessage`).
     pub telegram_api_base: String,
-    /// Notices are POSTed here as JSON, signed with `webhook_secret`.
-    pub webhook_url: Option<String>,
+    /// Notices are POSTed here as JSON, signed with `webhook_secret`. Kept
+    /// out of `config show` too: many receivers put a credential in the URL.
+    pub webhook_url: Option<Secret>,
     /// The HMAC-SHA256 key of the `X-Molt-Signature` header.
     pub webhook_secret: Option<Secret>,
     /// A failed delivery is retried after this long, doubling per failure …
@@ -369,7 +370,7 @@ impl AlertsConfig {
             return bad("alerts.telegram_api_base must be an http:// or https:// URL");
         }
         match (&self.webhook_url, &self.webhook_secret) {
-            (Some(url), _) if !http(url) => {
+            (Some(url), _) if !http(url.expose()) => {
                 return bad("alerts.webhook_url must be an http:// or https:// URL")
             }
             (Some(_), None) => {
@@ -530,6 +531,7 @@ impl Config {
             return bad("knowledge.top_k and knowledge.max_document_bytes must be at least 1");
         }
         self.alerts.check()?;
+        self.check_operations()?;
         if self.search.max_query_bytes == 0 {
             return bad("search.max_query_bytes must be at least 1");
         }
@@ -549,6 +551,29 @@ impl Config {
             && self.audio.min_duration_secs < self.audio.max_duration_secs)
         {
             return bad("audio.min_duration_secs must be below audio.max_duration_secs");
+        }
+        Ok(())
+    }
+
+    /// The monitor's interval and every retention period, in their ranges.
+    fn check_operations(&self) -> Result<(), ConfigError> {
+        const CENTURY_DAYS: u64 = 36_500;
+        let (m, r) = (&self.monitor, &self.retention);
+        let ranges = [
+            ("monitor.interval_secs", m.interval_secs, 1, 7 * 24 * 3600),
+            ("monitor.history_days", m.history_days, 1, CENTURY_DAYS),
+            ("retention.jobs_days", r.jobs_days, 1, CENTURY_DAYS),
+            ("retention.query_log_days", r.query_log_days, 1, CENTURY_DAYS),
+            ("retention.schedule_runs_days", r.schedule_runs_days, 1, CENTURY_DAYS),
+            ("retention.alert_notices_days", r.alert_notices_days, 1, CENTURY_DAYS),
+        ];
+        for (key, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                return Err(ConfigError::Invalid(format!("{key} must be from {low} to {high}, not {value}")));
+            }
+        }
+        if !(0.0..=100.0).contains(&m.disk_min_free_percent) {
+            return Err(ConfigError::Invalid("monitor.disk_min_free_percent must be from 0 to 100".into()));
         }
         Ok(())
     }
@@ -724,6 +749,8 @@ mod tests {
         assert_eq!(c.alerts.cooldown_secs, 60);
         assert_eq!(c.alerts.webhook_secret.as_ref().unwrap().expose(), "hook-secret");
         assert!(!c.to_redacted_toml().contains("hook-secret"));
+        assert_eq!(c.alerts.webhook_url.as_ref().unwrap().expose(), "http://127.0.0.1:9/hook");
+        assert!(!c.to_redacted_toml().contains("127.0.0.1:9/hook"), "the URL may hold a credential");
         let err = Config::load(Some("[alerts]\nwebhook_url = \"http://h/x\"\n"), Vec::new()).unwrap_err();
         assert!(err.to_string().contains("alerts.webhook_secret"), "{err}");
         let err =
@@ -731,6 +758,22 @@ mod tests {
         assert!(err.to_string().contains("alerts.telegram_api_base"), "{err}");
         let err = Config::load(Some("[alerts]\nbackoff_max_secs = 5\n"), Vec::new()).unwrap_err();
         assert!(err.to_string().contains("alerts.backoff_base_secs"), "{err}");
+    }
+
+    #[test]
+    fn the_monitor_interval_and_retention_periods_are_checked_with_their_key() {
+        for (var, value, key) in [
+            ("MOLT_MONITOR__INTERVAL_SECS", "0", "monitor.interval_secs must be from 1 to 604800, not 0"),
+            ("MOLT_MONITOR__INTERVAL_SECS", "604801", "monitor.interval_secs"),
+            ("MOLT_RETENTION__JOBS_DAYS", "0", "retention.jobs_days must be from 1 to 36500, not 0"),
+            ("MOLT_RETENTION__QUERY_LOG_DAYS", "40000", "retention.query_log_days"),
+            ("MOLT_MONITOR__DISK_MIN_FREE_PERCENT", "101", "monitor.disk_min_free_percent"),
+        ] {
+            let err = Config::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}={value}: {err}");
+        }
+        let c = Config::load(None, env(&[("MOLT_MONITOR__INTERVAL_SECS", "604800")])).unwrap();
+        assert_eq!(c.monitor.interval_secs, 604_800);
     }
 
     #[test]

@@ -56,3 +56,20 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+/// An error's message followed by its causes' (`a: b: c`), each cause left
+/// out when the message already ends with it (many errors repeat their
+/// source). For HTTP clients, strip URLs first: they may hold tokens.
+pub fn message_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}

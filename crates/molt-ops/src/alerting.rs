@@ -4,7 +4,6 @@
 //! queues the deliveries. Tests can record the calls instead.
 
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 
 /// The severity is a domain type: the store keeps it with the alert.
 pub use molt_core::alerts::Severity;
@@ -31,49 +30,4 @@ pub trait AlertSink: Send + Sync {
     fn raise(&self, alert: Raise) -> Result<(), AlertError>;
     /// The condition has cleared; nothing happens when no alert fires for `key`.
     fn resolve(&self, key: &str) -> Result<(), AlertError>;
-}
-
-/// An [`AlertSink`] that remembers the calls, in order (for tests).
-#[derive(Debug, Default)]
-pub struct RecordingSink {
-    calls: Mutex<Vec<SinkCall>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SinkCall {
-    Raise(Raise),
-    Resolve(String),
-}
-
-impl RecordingSink {
-    pub fn calls(&self) -> Vec<SinkCall> {
-        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The keys raised so far, in order, repeats included.
-    pub fn raised_keys(&self) -> Vec<String> {
-        self.calls()
-            .into_iter()
-            .filter_map(|c| match c {
-                SinkCall::Raise(r) => Some(r.key),
-                SinkCall::Resolve(_) => None,
-            })
-            .collect()
-    }
-
-    fn push(&self, call: SinkCall) {
-        self.calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
-    }
-}
-
-impl AlertSink for RecordingSink {
-    fn raise(&self, alert: Raise) -> Result<(), AlertError> {
-        self.push(SinkCall::Raise(alert));
-        Ok(())
-    }
-
-    fn resolve(&self, key: &str) -> Result<(), AlertError> {
-        self.push(SinkCall::Resolve(key.to_string()));
-        Ok(())
-    }
 }

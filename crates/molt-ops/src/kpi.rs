@@ -7,8 +7,8 @@
 //!   the number of distinct songs with such a pass;
 //! - **processing success rate** = completed passes / ended passes (target > 98 %);
 //! - **average processing time** = the mean, over completed passes, of the
-//!   time from the pass's first stage start (its latest `transcribe` run) to
-//!   its last stage end (target < 5 min);
+//!   time from the pass's first stage start (the first stage run after the
+//!   song's latest move to `processing`) to its last stage end (target < 5 min);
 //! - **cost per song** = settled ledger spend in the window / songs processed
 //!   (target < $0.50);
 //! - **uptime** = the share of the window covered by `healthy` or `degraded`

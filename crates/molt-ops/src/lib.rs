@@ -11,10 +11,14 @@ pub mod metrics;
 pub mod monitor;
 pub mod reports;
 pub mod scheduler;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
-pub use alerting::{AlertError, AlertSink, Raise, RecordingSink, Severity, SinkCall};
+pub use alerting::{AlertError, AlertSink, Raise, Severity};
 pub use alerts::{AlertChannel, AlertSettings, Alerter, DeliveryReport};
-pub use clock::{Clock, FakeClock, SystemClock};
+pub use clock::{Clock, SystemClock};
 pub use scheduler::{
     job_fn, CatchUp, RunReport, ScheduledJob, Scheduler, SchedulerError, SchedulerOptions, Spec,
 };
+#[cfg(any(test, feature = "test-support"))]
+pub use testing::{FakeClock, RecordingSink, SinkCall};

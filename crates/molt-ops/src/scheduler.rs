@@ -13,12 +13,16 @@
 //! - After downtime, the due times that passed are handled by the schedule's
 //!   catch-up policy, `run-once` or `skip` (see [`catch_up`] for the exact rule
 //!   and what counts as missed).
+//! - A run that times out is abandoned, but blocking work it started cannot
+//!   be stopped: a job that wraps such work in [`BlockingWork`] fails its next
+//!   run at once while the old work still goes, so runs never overlap in a
+//!   process.
 //! - A run that fails (an error, a panic, or its timeout) counts; from the
 //!   second failure in a row on, every failure raises `schedule_failing:<name>`
 //!   through the [`AlertSink`], and a success resolves it. Deduplication and
 //!   cooldown are the alert service's.
 //!
-//! The time comes from a [`Clock`], so a [`FakeClock`](crate::FakeClock)
+//! The time comes from a [`Clock`], so a `FakeClock` (feature `test-support`)
 //! drives a simulated week in milliseconds.
 
 pub mod catch_up;
@@ -51,6 +55,31 @@ pub trait ScheduledJob: Send + Sync {
     /// (default: [`SchedulerOptions::default_timeout`]).
     fn timeout(&self) -> Option<Duration> {
         None
+    }
+}
+
+/// A job's blocking work (store calls, file work), one run at a time. The
+/// scheduler stops waiting for a run at its timeout, but blocking work cannot
+/// be stopped: until it ends, the next run fails at once instead of
+/// overlapping it. Clone it into the job; every clone shares the slot.
+#[derive(Clone, Default)]
+pub struct BlockingWork(Arc<tokio::sync::Mutex<()>>);
+
+impl BlockingWork {
+    pub async fn run<T, E>(&self, work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, String>
+    where
+        T: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let held = self.0.clone().try_lock_owned().map_err(|_| {
+            "the previous run's work is still going (it outlived its timeout); this run did not start"
+                .to_string()
+        })?;
+        let done = tokio::task::spawn_blocking(move || {
+            let _held = held;
+            work()
+        });
+        done.await.map_err(|e| format!("task failed: {e}"))?.map_err(|e| e.to_string())
     }
 }
 
@@ -235,10 +264,6 @@ fn valid_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-fn span(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
 impl Scheduler {
     pub fn new(
         store: Arc<dyn ScheduleStore>,
@@ -298,19 +323,6 @@ impl Scheduler {
         self.jobs.keys().cloned().collect()
     }
 
-    /// The registered schedule's spec and policy.
-    pub fn definition(&self, name: &str) -> Option<(Spec, CatchUp)> {
-        self.jobs.get(name).map(|r| (r.spec, r.catch_up))
-    }
-
-    pub fn owner(&self) -> &str {
-        &self.ctx.owner
-    }
-
-    pub fn options(&self) -> &SchedulerOptions {
-        &self.options
-    }
-
     /// Writes the registered schedules to the store: new ones are first due at
     /// their next due time after now; a spec or policy changed in the code is
     /// updated (a new spec recomputes the next due time; the runs are kept).
@@ -354,13 +366,10 @@ impl Scheduler {
             .collect())
     }
 
-    /// The newest `limit` runs of a schedule, newest first.
-    pub fn runs(&self, name: &str, limit: usize) -> Result<Vec<ScheduleRun>, SchedulerError> {
-        Ok(self.ctx.store.schedule_runs(name, limit)?)
-    }
-
-    fn timeout_of(&self, reg: &Registered) -> Duration {
-        reg.job.timeout().unwrap_or(self.options.default_timeout)
+    /// A lease outlives the run's timeout by the margin.
+    fn lease_until(&self, now: DateTime<Utc>, reg: &Registered) -> DateTime<Utc> {
+        let timeout = reg.job.timeout().unwrap_or(self.options.default_timeout);
+        molt_core::time::add_capped(now, timeout.saturating_add(self.options.lease_margin))
     }
 
     fn unknown(&self, name: &str) -> SchedulerError {
@@ -384,8 +393,7 @@ impl Scheduler {
         // One claim per lease length (a lease outlives its run's timeout).
         let mut by_lease: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
         for schedule in due {
-            let lease_until =
-                now + span(self.timeout_of(&self.jobs[&schedule.name]) + self.options.lease_margin);
+            let lease_until = self.lease_until(now, &self.jobs[&schedule.name]);
             by_lease.entry(lease_until).or_default().push(schedule.name);
         }
         let mut tasks = Vec::new();
@@ -434,7 +442,7 @@ impl Scheduler {
             due_only: false,
             owner: self.ctx.owner.to_string(),
             now,
-            lease_until: now + span(self.timeout_of(&reg) + self.options.lease_margin),
+            lease_until: self.lease_until(now, &reg),
         };
         let Some(claimed) = self.ctx.store.claim_schedules(&claim)?.into_iter().next() else {
             let stored = self.ctx.store.schedule(name)?.ok_or_else(|| self.unknown(name))?;
@@ -535,6 +543,12 @@ async fn execute(
             schedule = %name, %previous, interrupted_run = ?claimed.interrupted_run,
             "took over an expired schedule lease"
         );
+        // The interrupted run counted as a failure: a process that keeps
+        // dying mid-run must raise the alert like a run that keeps failing.
+        if claimed.interrupted_run.is_some() && schedule.consecutive_failures >= 2 {
+            let error = schedule.last_error.clone().unwrap_or_else(|| "interrupted".into());
+            raise_failing(&ctx, failing_alert(name, &schedule, &error, schedule.next_due_at));
+        }
     }
     let mut reports = Vec::new();
     let (run, next_due) = if manual {
@@ -595,10 +609,10 @@ async fn execute(
     let (outcome, detail) = match result {
         Ok(detail) => {
             tracing::info!(schedule = %name, due = %run.due, %detail, "scheduled run succeeded");
-            if schedule.consecutive_failures > 0 {
-                if let Err(e) = ctx.alerts.resolve(&key) {
-                    tracing::warn!(schedule = %name, error = %e, "could not resolve the failing alert");
-                }
+            // Every success resolves (a no-op when nothing fires): the alert
+            // may stem from a count this run's claim did not see.
+            if let Err(e) = ctx.alerts.resolve(&key) {
+                tracing::warn!(schedule = %name, error = %e, "could not resolve the failing alert");
             }
             (RunOutcome::Succeeded, detail)
         }
@@ -613,10 +627,7 @@ async fn execute(
                 );
             }
             if after.consecutive_failures >= 2 {
-                let alert = failing_alert(name, &after, &error, run.due);
-                if let Err(e) = ctx.alerts.raise(alert) {
-                    tracing::warn!(schedule = %name, error = %e, "could not raise the failing alert");
-                }
+                raise_failing(&ctx, failing_alert(name, &after, &error, run.due));
             }
             (RunOutcome::Failed, error)
         }
@@ -659,6 +670,13 @@ fn one_line(error: &str) -> String {
         short.push('…');
     }
     short
+}
+
+fn raise_failing(ctx: &Context, alert: Raise) {
+    let key = alert.key.clone();
+    if let Err(e) = ctx.alerts.raise(alert) {
+        tracing::warn!(%key, error = %e, "could not raise the failing alert");
+    }
 }
 
 fn failing_alert(name: &str, after: &Schedule, error: &str, due: DateTime<Utc>) -> Raise {
@@ -718,5 +736,34 @@ fn human(d: Duration) -> String {
         s if s % 3600 == 0 => format!("{} h", s / 3600),
         s if s % 60 == 0 => format!("{} min", s / 60),
         s => format!("{s} s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlockingWork;
+
+    #[tokio::test]
+    async fn blocking_work_never_overlaps_a_run_still_going() {
+        let work = BlockingWork::default();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, is_started) = tokio::sync::oneshot::channel();
+        let first = tokio::spawn({
+            let work = work.clone();
+            async move {
+                work.run(move || {
+                    let _ = started.send(());
+                    wait.recv().map_err(|e| e.to_string())
+                })
+                .await
+            }
+        });
+        is_started.await.unwrap();
+        let refused = work.run(|| Ok::<_, String>(2)).await.unwrap_err();
+        assert!(refused.contains("still going"), "{refused}");
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(work.run(|| Ok::<_, String>(3)).await, Ok(3));
+        assert_eq!(work.run(|| Err::<(), _>("store down")).await, Err("store down".to_string()));
     }
 }

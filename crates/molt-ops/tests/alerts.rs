@@ -97,14 +97,7 @@ async fn closed_port() -> SocketAddr {
 }
 
 fn store(dir: &Path) -> SqliteStore {
-    SqliteStore::open_migrated(&StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: Duration::from_millis(200),
-        lock_retries: 1,
-        read_connections: 2,
-    })
-    .unwrap()
+    SqliteStore::open_migrated(&StoreOptions::in_dir(dir)).unwrap()
 }
 
 fn clock() -> FakeClock {
@@ -501,6 +494,19 @@ async fn the_run_loop_delivers_what_a_raise_queued_and_stops_on_shutdown() {
     assert_eq!(hook.hits().len(), 1);
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(30), running).await.expect("the loop stopped").unwrap();
+}
+
+#[tokio::test]
+async fn a_notice_raised_while_stopping_goes_out_in_the_last_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, clock, hook) = (store(dir.path()), clock(), Fake::default());
+    let addr = serve(&hook, "127.0.0.1:0".parse().unwrap()).await;
+    let alerter = alerter(&store, &clock, vec![webhook(addr)]);
+    alerter.raise_alert(queue_alert()).unwrap();
+    // Stopped before its first round: only the last round can send it.
+    alerter.run(Duration::from_secs(3600), async {}).await;
+    assert_eq!(store.pending_deliveries().unwrap(), 0);
+    assert_eq!(hook.hits().len(), 1);
 }
 
 #[test]

@@ -11,14 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 fn store(dir: &std::path::Path) -> SqliteStore {
-    let options = StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: std::time::Duration::from_millis(100),
-        lock_retries: 1,
-        read_connections: 2,
-    };
-    SqliteStore::open_migrated(&options).unwrap()
+    SqliteStore::open_migrated(&StoreOptions::in_dir(dir)).unwrap()
 }
 
 /// One sample: family name, sample name, labels, value.

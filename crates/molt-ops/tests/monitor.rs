@@ -10,19 +10,8 @@ use molt_ops::disk::DiskSpace;
 use molt_ops::monitor::{keys, Healer, Health, Monitor, MonitorSettings};
 use molt_ops::{FakeClock, RecordingSink, SinkCall};
 use molt_store::{OpsStore, PipelineStore, SqliteStore, StoreError, StoreOptions, StoreResult};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-
-fn options(dir: &Path) -> StoreOptions {
-    StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: std::time::Duration::from_millis(100),
-        lock_retries: 1,
-        read_connections: 2,
-    }
-}
 
 /// The store, with a switch that makes it stop answering.
 struct Flaky {
@@ -130,7 +119,7 @@ struct Rig {
 
 fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_migrated(&options(dir.path())).unwrap();
+    let store = SqliteStore::open_migrated(&StoreOptions::in_dir(dir.path())).unwrap();
     let flaky = Arc::new(Flaky { store: store.clone(), down: AtomicBool::new(false) });
     // Jobs are claimed on the wall clock, so the fake one starts there.
     let clock = FakeClock::at(Utc::now());
@@ -147,7 +136,8 @@ fn rig() -> Rig {
         Arc::new(clock.clone()),
         sink.clone(),
         dir.path().to_path_buf(),
-        MonitorSettings::default(),
+        // Timing must not decide a test: no latency limit (one test sets its own).
+        MonitorSettings { store_slow_ms: f64::MAX, ..MonitorSettings::default() },
     )
     .with_healer(healer.clone())
     .with_disk_probe(move |_| Some(*probe.lock().unwrap()));
@@ -342,4 +332,22 @@ fn an_unreachable_store_is_reported_from_memory_and_resolves_when_it_answers() {
     rig.clock.advance(Duration::days(91));
     rig.monitor.check();
     assert_eq!(rig.store.status_history("2000-01-01T00:00:00.000Z").unwrap().len(), 1);
+}
+
+#[test]
+fn a_store_slower_than_its_limit_degrades_the_status() {
+    let rig = rig();
+    // A negative limit: any answer is too slow, so no timing decides the test.
+    let strict = Monitor::new(
+        rig.flaky.clone(),
+        Arc::new(rig.clock.clone()),
+        rig.sink.clone(),
+        rig._dir.path().to_path_buf(),
+        MonitorSettings { store_slow_ms: -1.0, ..MonitorSettings::default() },
+    )
+    .with_disk_probe(|_| Some(DiskSpace { free_bytes: 50 << 30, total_bytes: 100 << 30 }));
+    let report = strict.check();
+    assert_eq!(raised(&report), [keys::STORE_SLOW]);
+    assert_eq!(report.status, Health::Degraded);
+    assert!(report.alerts[0].summary.contains("trivial read"), "{}", report.alerts[0].summary);
 }

@@ -17,14 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn open(dir: &Path) -> SqliteStore {
-    SqliteStore::open_migrated(&StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: Duration::from_secs(5),
-        lock_retries: 3,
-        read_connections: 2,
-    })
-    .unwrap()
+    SqliteStore::open_migrated(&StoreOptions::in_dir(dir)).unwrap()
 }
 
 /// A scratch directory, in memory where the system has one: these tests
@@ -163,6 +156,7 @@ async fn a_simulated_week_with_a_two_day_outage() {
         assert_eq!(stored.len(), runs + skips, "{name}: nothing else (no failure, nothing left running)");
         // No due time ran twice.
         let mut dues = calls.of(name);
+        dues.sort_unstable();
         dues.dedup();
         assert_eq!(dues.len(), runs, "{name}: a due time ran twice");
     }
@@ -231,8 +225,17 @@ async fn a_new_scheduler_continues_from_the_stored_next_due_time() {
     assert_eq!(all_runs(&store, "daily").len(), 2);
 }
 
-#[tokio::test]
-async fn an_interrupted_run_is_taken_over_after_its_lease_expires() {
+/// A `daily 20:00` schedule at 19:00, run by the scheduler "alive".
+struct DailyRig {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    clock: FakeClock,
+    calls: Calls,
+    sink: Arc<RecordingSink>,
+    sched: Scheduler,
+}
+
+fn daily_rig() -> DailyRig {
     let dir = scratch();
     let store = open(dir.path());
     let clock = FakeClock::at_rfc3339("2026-11-16T19:00:00Z");
@@ -241,19 +244,30 @@ async fn an_interrupted_run_is_taken_over_after_its_lease_expires() {
     let mut sched = scheduler(&store, &clock, &sink, "alive");
     sched.add("daily", "daily 20:00", CatchUp::RunOnce, calls.job("daily")).unwrap();
     sched.ensure().unwrap();
+    DailyRig { _dir: dir, store, clock, calls, sink, sched }
+}
 
-    // Another process claimed the 20:00 run, started it, and died.
-    let due = t("2026-11-16T20:00:00Z");
-    let lease_until = due + Span::minutes(16);
+/// Another process, `owner`, claims the `due` run at `now` (a 16-minute
+/// lease), starts it and dies: the id of its unfinished run.
+fn dies_mid_run(store: &SqliteStore, owner: &str, due: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     let claim = ScheduleClaim {
         names: vec!["daily".into()],
         due_only: true,
-        owner: "dead".into(),
-        now: due,
-        lease_until,
+        owner: owner.into(),
+        now,
+        lease_until: now + Span::minutes(16),
     };
-    assert_eq!(store.claim_schedules(&claim).unwrap().len(), 1);
-    let dead_run = store.start_schedule_run("daily", "dead", due, 0, due).unwrap().unwrap();
+    assert_eq!(store.claim_schedules(&claim).unwrap().len(), 1, "{owner}");
+    store.start_schedule_run("daily", owner, due, 0, now).unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn an_interrupted_run_is_taken_over_after_its_lease_expires() {
+    let DailyRig { _dir, store, clock, calls, sink, sched } = daily_rig();
+    // Another process claimed the 20:00 run, started it, and died.
+    let due = t("2026-11-16T20:00:00Z");
+    let lease_until = due + Span::minutes(16);
+    let dead_run = dies_mid_run(&store, "dead", due, due);
 
     // While its lease holds, nobody runs it, and nobody can run it by hand.
     clock.set(lease_until - Span::seconds(1));
@@ -333,9 +347,31 @@ async fn two_failures_in_a_row_raise_the_alert_and_a_success_resolves_it() {
     let s = store.schedule("report").unwrap().unwrap();
     assert_eq!((s.consecutive_failures, s.last_error), (0, None));
 
+    // Every success resolves, so an alert whose resolve was lost once still clears.
     step(4);
     sched.tick().await.unwrap();
-    assert_eq!(sink.calls().len(), 3, "raise, raise, resolve: a success after a success resolves nothing");
+    assert_eq!(sink.calls().len(), 4);
+    assert_eq!(sink.calls().last(), Some(&SinkCall::Resolve("schedule_failing:report".into())));
+}
+
+#[tokio::test]
+async fn a_process_that_keeps_dying_mid_run_raises_the_failing_alert() {
+    let DailyRig { _dir, store, clock, sink, sched, .. } = daily_rig();
+    let due = t("2026-11-16T20:00:00Z");
+    // Two processes in turn claim the 20:00 run, start it and die.
+    dies_mid_run(&store, "dead-1", due, due);
+    dies_mid_run(&store, "dead-2", due, due + Span::minutes(20));
+    // The first takeover (by dead-2) counted one failure and raised nothing;
+    // this one counts the second and raises before running the due time again.
+    clock.set(due + Span::minutes(40));
+    let reports = sched.tick().await.unwrap();
+    assert_eq!(reports[0].outcome, RunOutcome::Succeeded);
+    let sink_calls = sink.calls();
+    let SinkCall::Raise(alert) = &sink_calls[0] else { panic!("{sink_calls:?}") };
+    assert_eq!(alert.key, "schedule_failing:daily");
+    assert_eq!(alert.details["consecutive_failures"], 2);
+    assert!(alert.summary.contains("interrupted: the lease of dead-2 expired"), "{}", alert.summary);
+    assert_eq!(sink_calls[1], SinkCall::Resolve("schedule_failing:daily".into()), "then the run succeeded");
 }
 
 #[tokio::test(start_paused = true)]

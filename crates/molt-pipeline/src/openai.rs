@@ -557,18 +557,7 @@ fn clean_detail(raw: &str) -> String {
 /// `reqwest::Error`'s message with its causes, e.g. `error sending request:
 /// client error (Connect): tcp connect error: Connection refused (os error 111)`.
 fn error_chain(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut out = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
+    molt_core::error::message_chain(&error.without_url())
 }
 
 /// Whether a (normalised) base URL's path has a version segment such as

@@ -526,6 +526,7 @@ async fn song_status_is_for_staff_until_the_song_is_published() {
 
 #[tokio::test]
 async fn the_status_report_is_for_staff_and_unavailable_until_the_monitor_has_run() {
+    use molt_ops::disk::DiskSpace;
     use molt_ops::monitor::{Monitor, MonitorSettings};
     let mut api = Api::new(1 << 20).await;
     let operator = api.token(Role::Operator).await;
@@ -536,13 +537,18 @@ async fn the_status_report_is_for_staff_and_unavailable_until_the_monitor_has_ru
         (StatusCode::SERVICE_UNAVAILABLE, Some("no_status"))
     );
 
-    let monitor = Arc::new(Monitor::new(
-        Arc::new(api.store.clone()),
-        Arc::new(molt_ops::SystemClock),
-        Arc::new(molt_ops::RecordingSink::default()),
-        api.data.clone(),
-        MonitorSettings::default(),
-    ));
+    let monitor = Arc::new(
+        Monitor::new(
+            Arc::new(api.store.clone()),
+            Arc::new(molt_ops::SystemClock),
+            Arc::new(molt_ops::RecordingSink::default()),
+            api.data.clone(),
+            // Neither a slow runner (timing) nor its own disk may decide the
+            // outcome: no latency limit, and a fixed, roomy disk.
+            MonitorSettings { store_slow_ms: f64::MAX, ..MonitorSettings::default() },
+        )
+        .with_disk_probe(|_| Some(DiskSpace { free_bytes: 50 << 30, total_bytes: 100 << 30 })),
+    );
     api.app = molt_server::router(
         AppState::new(Arc::new(api.store.clone()), Arc::new(api.store.clone()), api.config.clone())
             .with_monitor(monitor.clone()),
@@ -552,7 +558,7 @@ async fn the_status_report_is_for_staff_and_unavailable_until_the_monitor_has_ru
     let (status, report) = api.get("/api/v1/status", Some(&operator)).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["timestamp"], checked.timestamp.as_str());
-    assert_eq!(report["status"], "healthy");
+    assert_eq!(report["status"], "healthy", "{report}");
     for field in ["songs_processing", "songs_completed_today", "queue_depth", "cost_24h", "alerts"] {
         assert!(report.get(field).is_some(), "{field}: {report}");
     }

@@ -8,7 +8,7 @@
 //! (DATA_DIR: a data directory made by `molt bench corpus`, already migrated.)
 
 use molt_store::{SearchStore, SqliteStore, StoreOptions};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Results a search ranking asks for (`RANKING_DEPTH` in molt-search).
 const DEPTH: usize = 100;
@@ -77,14 +77,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().expect("usage: short_query_bench DATA_DIR [PAIRS]"));
     let pairs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(300);
-    let options = StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: Duration::from_secs(5),
-        lock_retries: 3,
-        read_connections: 2,
-    };
-    let store = SqliteStore::open(&options).expect("open store");
+    let store = SqliteStore::open(&StoreOptions::in_dir(&dir)).expect("open store");
     // Letters: the Khmer block. Pairs: adjacent letters of the first lyric rows.
     let mut queries: Vec<String> = ('\u{1780}'..='\u{17DD}').map(String::from).collect();
     let text: String = store

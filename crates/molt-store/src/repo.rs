@@ -479,7 +479,8 @@ pub trait AlertStore: Send + Sync {
         lease: std::time::Duration,
         limit: usize,
     ) -> StoreResult<Vec<molt_core::alerts::DueDelivery>>;
-    /// The pending ones of `ids`, due or not, claimed likewise (to send them at once).
+    /// The pending ones of `ids` that are due, claimed likewise (to send new
+    /// notices at once); one leased by another sender or in backoff is left alone.
     fn claim_deliveries(
         &self,
         ids: &[i64],
@@ -572,13 +573,14 @@ pub trait ReportStore: Send + Sync {
     ) -> StoreResult<crate::reports::KpiFigures>;
     fn cost_figures(&self, from: &str, to: &str) -> StoreResult<crate::reports::CostFigures>;
     /// Published songs created before `created_before` with no views on or
-    /// after day `no_views_since` (`YYYY-MM-DD`): the total, and the first `limit`.
+    /// after day `no_views_since` (`YYYY-MM-DD`): the count and audio bytes
+    /// of all of them, and the first `limit`.
     fn archive_candidates(
         &self,
         created_before: &str,
         no_views_since: &str,
         limit: usize,
-    ) -> StoreResult<(i64, Vec<crate::reports::ArchiveCandidate>)>;
+    ) -> StoreResult<crate::reports::ArchiveCandidates>;
     fn day_figures(&self, from: &str, to: &str) -> StoreResult<crate::reports::DayFigures>;
     /// Stores a report, replacing the one of the same kind and period start (one transaction).
     fn save_report(&self, report: &crate::reports::NewReport) -> StoreResult<crate::reports::StoredReport>;

@@ -15,8 +15,8 @@ pub struct PassEnd {
     /// `review`, `needs_human_review` or `failed`.
     pub to: String,
     /// For a completed pass: milliseconds from the start of the pass (its
-    /// latest `transcribe` run started by `at`, else its earliest run) to the
-    /// end of its last stage run finished by `at`. `None` without stage runs.
+    /// first stage run since the song last moved to `processing`) to the end
+    /// of its last stage run finished by `at`. `None` without stage runs.
     pub duration_ms: Option<i64>,
 }
 
@@ -98,6 +98,15 @@ pub struct ArchiveCandidate {
     pub created_at: String,
     /// Its audio file's size.
     pub audio_bytes: i64,
+}
+
+/// The archive candidates: how many, their audio's total size, the first few.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArchiveCandidates {
+    pub total: i64,
+    /// Audio bytes over all `total` candidates, not only the listed ones.
+    pub total_bytes: i64,
+    pub songs: Vec<ArchiveCandidate>,
 }
 
 /// One day's figures for the daily summary.

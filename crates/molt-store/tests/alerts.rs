@@ -12,14 +12,7 @@ const COOLDOWN: Duration = Duration::from_secs(30 * 60);
 const CHANNELS: &[Channel] = &[Channel::Telegram, Channel::Webhook, Channel::Log];
 
 fn store(dir: &Path) -> SqliteStore {
-    SqliteStore::open_migrated(&StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: Duration::from_millis(100),
-        lock_retries: 1,
-        read_connections: 2,
-    })
-    .unwrap()
+    SqliteStore::open_migrated(&StoreOptions::in_dir(dir)).unwrap()
 }
 
 fn t0() -> DateTime<Utc> {
@@ -247,11 +240,14 @@ fn deliveries_stay_pending_until_delivered_and_a_claim_keeps_others_off() {
         "longest due first"
     );
 
-    // Claiming by id ignores the due time and skips what is delivered.
-    let now = store.claim_deliveries(&[log, webhook, webhook], mins(6), Duration::from_secs(120)).unwrap();
+    // Claiming by id skips what is delivered and what another sender holds
+    // (leased until 18:07), so no notice goes twice.
+    let ids = [log, webhook, webhook];
+    assert!(store.claim_deliveries(&ids, mins(6), Duration::from_secs(120)).unwrap().is_empty(), "leased");
+    let now = store.claim_deliveries(&ids, mins(7), Duration::from_secs(120)).unwrap();
     assert_eq!(now.iter().map(|d| d.delivery.id).collect::<Vec<_>>(), [webhook]);
-    assert!(store.mark_delivered(webhook, mins(6)).unwrap());
-    assert!(store.mark_delivered(telegram, mins(6)).unwrap());
+    assert!(store.mark_delivered(webhook, mins(7)).unwrap());
+    assert!(store.mark_delivered(telegram, mins(7)).unwrap());
     assert_eq!(store.pending_deliveries().unwrap(), 0);
     assert!(store.due_deliveries(mins(600), 10).unwrap().is_empty());
 }

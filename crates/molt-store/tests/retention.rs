@@ -3,7 +3,6 @@
 //! notices) survives however old it is.
 
 use molt_store::{RetentionCutoffs, RetentionStore, SqliteStore, StoreOptions};
-use std::time::Duration;
 
 const OLD: &str = "2026-01-01T00:00:00.000Z";
 const NEW: &str = "2026-06-01T00:00:00.000Z";
@@ -82,14 +81,7 @@ fn seed(store: &SqliteStore) {
 #[test]
 fn prune_deletes_only_old_finished_rows_and_keeps_what_must_stay() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_migrated(&StoreOptions {
-        path: dir.path().join("molt.db"),
-        backup_dir: dir.path().join("backups"),
-        busy_timeout: Duration::from_secs(5),
-        lock_retries: 3,
-        read_connections: 2,
-    })
-    .unwrap();
+    let store = SqliteStore::open_migrated(&StoreOptions::in_dir(dir.path())).unwrap();
     seed(&store);
 
     // No cutoff: nothing is touched.

@@ -6,17 +6,9 @@ use chrono::{DateTime, Duration as Span, Utc};
 use molt_core::schedule::{CatchUp, Ensured, RunEnd, RunOutcome, ScheduleClaim, ScheduleRun, ScheduleSkip};
 use molt_store::{ScheduleStore, SqliteStore, StoreOptions};
 use std::path::Path;
-use std::time::Duration;
 
 fn open(dir: &Path) -> SqliteStore {
-    SqliteStore::open_migrated(&StoreOptions {
-        path: dir.join("molt.db"),
-        backup_dir: dir.join("backups"),
-        busy_timeout: Duration::from_secs(5),
-        lock_retries: 3,
-        read_connections: 2,
-    })
-    .unwrap()
+    SqliteStore::open_migrated(&StoreOptions::in_dir(dir)).unwrap()
 }
 
 fn at(text: &str) -> DateTime<Utc> {

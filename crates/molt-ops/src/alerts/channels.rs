@@ -68,18 +68,8 @@ fn check_url(what: &str, raw: &str) -> Result<reqwest::Url, String> {
 /// hold a token).
 fn error_chain(error: reqwest::Error) -> String {
     let error = error.without_url();
-    let timeout = error.is_timeout();
-    let mut out = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    if timeout && !out.contains("timed out") {
+    let mut out = molt_core::error::message_chain(&error);
+    if error.is_timeout() && !out.contains("timed out") {
         out.push_str(" (timed out)");
     }
     out

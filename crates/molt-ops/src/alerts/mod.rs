@@ -12,7 +12,6 @@ pub use notice::{hmac_sha256, signature, AlertNotice};
 
 use crate::alerting::{AlertError, AlertSink, Raise};
 use crate::clock::Clock;
-use chrono::{DateTime, Utc};
 use molt_core::alerts::{Channel, DueDelivery, NewAlert, NoticeKind, Raised, Resolved, Severity};
 use molt_core::config::AlertsConfig;
 use molt_core::time::stamp;
@@ -26,6 +25,12 @@ use tokio::sync::Notify;
 
 /// The key of the alert `molt alert test` raises.
 pub const TEST_KEY: &str = "alert_test";
+
+/// The longest the delivery loop's last round, at shutdown, may take.
+pub const FINAL_ROUND: Duration = Duration::from_secs(10);
+
+/// The longest wait a receiver's `Retry-After` may impose on a notice.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// How alerts are deduplicated and retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +152,8 @@ impl Alerter {
             channels.push(Arc::new(telegram.map_err(AlertError)?));
         }
         if let (Some(url), Some(secret)) = (&alerts.webhook_url, &alerts.webhook_secret) {
-            channels.push(Arc::new(WebhookChannel::new(url, secret.clone(), timeout).map_err(AlertError)?));
+            let webhook = WebhookChannel::new(url.expose(), secret.clone(), timeout);
+            channels.push(Arc::new(webhook.map_err(AlertError)?));
         }
         Ok(Alerter::new(store, clock, channels, AlertSettings::from_config(alerts)))
     }
@@ -237,20 +243,29 @@ impl Alerter {
     }
 
     /// Delivers what is due every `every`, and at once when a raise or a
-    /// resolve queued notices, until `shutdown` completes.
+    /// resolve queued notices, until `shutdown` completes; then one last
+    /// round (at most [`FINAL_ROUND`]) sends what the shutdown itself raised.
     pub async fn run(&self, every: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = &mut shutdown => return,
+                biased;
+                _ = &mut shutdown => break,
                 _ = tick.tick() => {}
                 _ = self.wake.notified() => {}
             }
-            if let Err(e) = self.deliver_due().await {
-                tracing::warn!(error = %e, "alert delivery round failed; retrying on the next round");
-            }
+            self.round().await;
+        }
+        if tokio::time::timeout(FINAL_ROUND, self.round()).await.is_err() {
+            tracing::warn!("the last alert delivery round ran out of time; the next start sends the rest");
+        }
+    }
+
+    async fn round(&self) {
+        if let Err(e) = self.deliver_due().await {
+            tracing::warn!(error = %e, "alert delivery round failed; retrying on the next round");
         }
     }
 
@@ -300,11 +315,11 @@ impl Alerter {
                 attempt.delivered = true;
             }
             Err(e) => {
-                let wait = self
-                    .settings
-                    .backoff(d.attempts.saturating_add(1))
-                    .max(e.retry_after.unwrap_or_default());
-                let next = later(now, wait);
+                // A receiver's wait is honoured up to a day: a misbehaving one
+                // must not park a notice for years.
+                let asked = e.retry_after.unwrap_or_default().min(MAX_RETRY_AFTER);
+                let wait = self.settings.backoff(d.attempts.saturating_add(1)).max(asked);
+                let next = molt_core::time::add_capped(now, wait);
                 tracing::warn!(
                     delivery_id = d.id,
                     alert_id = due.alert.id,
@@ -337,13 +352,6 @@ impl AlertSink for Alerter {
 
 fn store_error(e: molt_store::StoreError) -> AlertError {
     AlertError(e.to_string())
-}
-
-fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Store work off the async runtime's threads.

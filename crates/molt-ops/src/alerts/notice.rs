@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use molt_core::alerts::{AlertState, DueDelivery, NoticeKind, Severity};
-use molt_core::time::stamp;
+use molt_core::time::{parse_stamp, stamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -91,18 +91,14 @@ impl AlertNotice {
     }
 }
 
-fn parse(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc))
-}
-
 /// `2026-11-20 18:00 UTC`.
 fn when(t: &str) -> String {
-    parse(t).map_or_else(|| t.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    parse_stamp(t).map_or_else(|| t.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// How long from `from` to `to`: `45s`, `12m`, `1h 12m`, `2d 3h`.
 fn span(from: &str, to: &str) -> String {
-    let (Some(a), Some(b)) = (parse(from), parse(to)) else { return "?".into() };
+    let (Some(a), Some(b)) = (parse_stamp(from), parse_stamp(to)) else { return "?".into() };
     let s = (b - a).num_seconds().max(0);
     let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
     match () {

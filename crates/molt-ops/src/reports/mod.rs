@@ -35,15 +35,10 @@ pub(crate) fn money(v: f64) -> String {
     }
 }
 
-/// The daily summary of the UTC day that contains `at` (or ended at `at` when
-/// `at` is midnight), from midnight to `at`.
+/// The daily summary covers the 24 hours ending at `at`: run every evening,
+/// the summaries follow one another with no hour left out.
 pub fn daily_period(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let midnight = at.date_naive().and_time(NaiveTime::MIN).and_utc();
-    if midnight == at {
-        (at - Duration::days(1), at)
-    } else {
-        (midnight, at)
-    }
+    (at - Duration::days(1), at)
 }
 
 /// The Friday 18:00 UTC at or before `at`: the end of the weekly report's week.
@@ -127,14 +122,10 @@ mod tests {
     }
 
     #[test]
-    fn a_day_runs_from_midnight() {
-        assert_eq!(
-            daily_period(t("2026-11-20T20:00:00Z")),
-            (t("2026-11-20T00:00:00Z"), t("2026-11-20T20:00:00Z"))
-        );
-        assert_eq!(
-            daily_period(t("2026-11-21T00:00:00Z")),
-            (t("2026-11-20T00:00:00Z"), t("2026-11-21T00:00:00Z"))
-        );
+    fn a_day_is_the_24_hours_before_the_run_so_evening_runs_leave_no_gap() {
+        let (monday, tuesday) =
+            (daily_period(t("2026-11-16T20:00:00Z")), daily_period(t("2026-11-17T20:00:00Z")));
+        assert_eq!(monday, (t("2026-11-15T20:00:00Z"), t("2026-11-16T20:00:00Z")));
+        assert_eq!(tuesday.0, monday.1, "21:00–24:00 on Monday is in Tuesday's summary");
     }
 }

@@ -10,7 +10,7 @@
 use super::{money, usd, WEEKS_PER_MONTH};
 use chrono::{DateTime, Duration, Utc};
 use molt_core::time::stamp;
-use molt_store::reports::{ArchiveCandidate, CostFigures, ModelUse, SpendRow};
+use molt_store::reports::{ArchiveCandidate, ArchiveCandidates, CostFigures, ModelUse, SpendRow};
 use molt_store::{ReportStore, StoreResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,8 +27,20 @@ pub const BUDGET_LOW_PERCENT: f64 = 50.0;
 pub const BUDGET_HIGH_PERCENT: f64 = 80.0;
 /// Archive candidates: published, older than this, with no views over the same span.
 pub const ARCHIVE_AFTER_DAYS: i64 = 90;
-/// The storage price an archived song's audio saves (object storage list price), USD per GB-month.
-pub const STORAGE_USD_PER_GB_MONTH: f64 = 0.023;
+/// Archive candidates listed in a report.
+pub const ARCHIVE_LISTED: usize = 50;
+
+/// The archive candidates at `at`: published songs created more than
+/// [`ARCHIVE_AFTER_DAYS`] before it with no views since (the weekly report and
+/// `molt song archive --candidates` read the same).
+pub fn archive_candidates(
+    store: &dyn ReportStore,
+    at: DateTime<Utc>,
+    limit: usize,
+) -> StoreResult<ArchiveCandidates> {
+    let since = at - Duration::days(ARCHIVE_AFTER_DAYS);
+    store.archive_candidates(&stamp(since), &since.format("%Y-%m-%d").to_string(), limit)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,13 +181,11 @@ pub fn build(store: &dyn ReportStore, end: DateTime<Utc>) -> StoreResult<WeeklyC
     let start = end - Duration::days(7);
     let week = store.cost_figures(&stamp(start), &stamp(end))?;
     let previous = store.cost_figures(&stamp(start - Duration::days(7)), &stamp(start))?;
-    let since = end - Duration::days(ARCHIVE_AFTER_DAYS);
-    let (archive_total, archive) =
-        store.archive_candidates(&stamp(since), &since.format("%Y-%m-%d").to_string(), 50)?;
+    let archive = archive_candidates(store, end, ARCHIVE_LISTED)?;
     let mut report = from_figures(&week, previous.spend_micro_usd, start, end);
-    report.archive_candidates_total = archive_total;
-    report.archive_candidates_bytes = archive.iter().map(|c| c.audio_bytes).sum();
-    report.archive_candidates = archive;
+    report.archive_candidates_total = archive.total;
+    report.archive_candidates_bytes = archive.total_bytes;
+    report.archive_candidates = archive.songs;
     report.recommendations = recommend(&report, &week);
     Ok(report)
 }
@@ -382,8 +392,10 @@ fn candidates(r: &WeeklyCostReport, f: &CostFigures) -> Vec<Recommendation> {
         });
     }
 
-    // 4. Spend concentrated in a few hours: batch work off-peak.
-    if r.hours.len() >= 2 && total > 0.0 {
+    // 4. Spend concentrated in a few hours while calls were rate limited:
+    // spreading the load is what avoids the throttling (the ledger has no
+    // peak prices, so concentration alone saves nothing).
+    if !r.hours.is_empty() && total > 0.0 {
         let mut hours = r.hours.clone();
         hours.sort_by(|a, b| b.usd.total_cmp(&a.usd).then(a.hour.cmp(&b.hour)));
         let top: Vec<&HourUse> = hours.iter().take(PEAK_HOURS).collect();
@@ -396,7 +408,7 @@ fn candidates(r: &WeeklyCostReport, f: &CostFigures) -> Vec<Recommendation> {
             title: format!("Batch processing away from {} UTC", names.join(", ")),
             detail: format!(
                 "The {} costliest hours ({}) carried {} = {pct:.1} % of spend; rate-limited calls cost {}. \
-                 Queue non-urgent songs for off-peak hours.",
+                 Queue non-urgent songs for quieter hours to stay under the providers' rate limits.",
                 top.len(),
                 names.join(", "),
                 money(top_usd),
@@ -411,29 +423,31 @@ fn candidates(r: &WeeklyCostReport, f: &CostFigures) -> Vec<Recommendation> {
             saving_basis: format!("rate-limited spend this week ({}) × 30/7", money(usd(limited))),
             effort: Effort::Low,
             owner: Owner::Operator,
-            fired: pct > PEAK_SHARE_PERCENT,
+            fired: pct > PEAK_SHARE_PERCENT && limited > 0,
         });
     }
 
-    // 5. Archive candidates.
+    // 5. Archive candidates. `archive/` is on the studio's own disk, so the
+    // saving is space, not money.
     if r.archive_candidates_total > 0 {
         let gb = r.archive_candidates_bytes as f64 / 1e9;
         out.push(Recommendation {
             rule: "archive".into(),
             title: format!("Archive {} published songs with no views in {ARCHIVE_AFTER_DAYS} days", r.archive_candidates_total),
             detail: format!(
-                "{} published songs are older than {ARCHIVE_AFTER_DAYS} days with no views since; the {} listed \
-                 hold {:.3} GB of audio.",
+                "{} published songs are older than {ARCHIVE_AFTER_DAYS} days with no views since; their audio \
+                 holds {:.3} GB of the live assets.",
                 r.archive_candidates_total,
-                r.archive_candidates.len(),
                 gb
             ),
             figures: figures(&[
                 ("archive_candidates", r.archive_candidates_total as f64),
                 ("archive_gb", gb),
             ]),
-            monthly_saving_usd: round(gb * STORAGE_USD_PER_GB_MONTH),
-            saving_basis: format!("{gb:.3} GB × ${STORAGE_USD_PER_GB_MONTH} per GB-month of storage"),
+            monthly_saving_usd: 0.0,
+            saving_basis: format!(
+                "none in money: archive/ is on the same disk; {gb:.3} GB leave the live assets"
+            ),
             effort: Effort::Low,
             owner: Owner::Operator,
             fired: true,
@@ -477,42 +491,64 @@ fn candidates(r: &WeeklyCostReport, f: &CostFigures) -> Vec<Recommendation> {
         }
     }
 
-    // 7. Daily budget headroom.
-    if let (Some(cap), Some(day)) = (r.daily_budget_usd, r.max_day.as_ref()) {
-        let pct = share(r.max_day_usd, cap);
-        let (title, fired) = if pct > BUDGET_HIGH_PERCENT {
-            (
-                format!("Daily spend reached {pct:.0} % of the {} cap: review the daily budget", money(cap)),
-                true,
-            )
-        } else {
-            let proposed = (r.max_day_usd * 2.0).ceil().max(1.0);
-            (
-                format!("Lower the daily budget cap from {} to {}", money(cap), money(proposed)),
-                pct < BUDGET_LOW_PERCENT,
-            )
-        };
-        out.push(Recommendation {
+    // 7. Daily budget headroom (or no cap at all).
+    if let Some(day) = r.max_day.as_ref() {
+        out.push(budget_headroom(r, day));
+    }
+    out
+}
+
+/// The daily cap against the costliest day: lower it to twice that day when
+/// far below, review it when nearly reached, set one when there is none.
+fn budget_headroom(r: &WeeklyCostReport, day: &str) -> Recommendation {
+    let proposed = (r.max_day_usd * 2.0).ceil().max(1.0);
+    let Some(cap) = r.daily_budget_usd else {
+        return Recommendation {
             rule: "budget_headroom".into(),
-            title,
+            title: format!("Set a daily budget cap of {}", money(proposed)),
             detail: format!(
-                "The costliest day ({day}) spent {} = {pct:.1} % of the daily cap of {}.",
-                money(r.max_day_usd),
-                money(cap)
+                "No daily budget caps spend; the costliest day ({day}) spent {}. A cap of twice that \
+                 stops a runaway day.",
+                money(r.max_day_usd)
             ),
-            figures: figures(&[
-                ("max_day_usd", r.max_day_usd),
-                ("daily_budget_usd", cap),
-                ("max_day_percent_of_cap", pct),
-            ]),
+            figures: figures(&[("max_day_usd", r.max_day_usd), ("proposed_daily_budget_usd", proposed)]),
             monthly_saving_usd: 0.0,
             saving_basis: "none directly: the cap limits the worst case of a runaway day".into(),
             effort: Effort::Low,
             owner: Owner::Operator,
-            fired,
-        });
+            fired: true,
+        };
+    };
+    let pct = share(r.max_day_usd, cap);
+    let (title, fired) = if pct > BUDGET_HIGH_PERCENT {
+        (format!("Daily spend reached {pct:.0} % of the {} cap: review the daily budget", money(cap)), true)
+    } else if proposed < cap {
+        (
+            format!("Lower the daily budget cap from {} to {}", money(cap), money(proposed)),
+            pct < BUDGET_LOW_PERCENT,
+        )
+    } else {
+        (format!("Keep the daily budget cap of {}: the costliest day used {pct:.0} %", money(cap)), false)
+    };
+    Recommendation {
+        rule: "budget_headroom".into(),
+        title,
+        detail: format!(
+            "The costliest day ({day}) spent {} = {pct:.1} % of the daily cap of {}.",
+            money(r.max_day_usd),
+            money(cap)
+        ),
+        figures: figures(&[
+            ("max_day_usd", r.max_day_usd),
+            ("daily_budget_usd", cap),
+            ("max_day_percent_of_cap", pct),
+        ]),
+        monthly_saving_usd: 0.0,
+        saving_basis: "none directly: the cap limits the worst case of a runaway day".into(),
+        effort: Effort::Low,
+        owner: Owner::Operator,
+        fired,
     }
-    out
 }
 
 /// The fired rules, by saving; then, to reach 3, the best-scoring of the others.

@@ -11,7 +11,7 @@ use molt_core::alerts::{
     Alert, AlertWithDeliveries, Channel, Delivery, DueDelivery, NewAlert, NoticeKind, RaiseOutcome, Raised,
     Resolved,
 };
-use molt_core::time::stamp;
+use molt_core::time::{add_capped, stamp, sub_capped};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::str::FromStr;
 use std::time::Duration;
@@ -75,20 +75,6 @@ fn delivery_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Delivery> {
 }
 
 /// `t + d`, saturating far in the future instead of overflowing.
-fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-fn minus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_sub_signed(d))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
 /// One notice per distinct channel, due at once.
 fn queue_notices(
     conn: &Connection,
@@ -142,7 +128,7 @@ fn raise(
         let deliveries = queue_notices(conn, id, channels, NoticeKind::Fired, &at)?;
         return Ok(Raised { alert_id: id, outcome: RaiseOutcome::Fired, occurrences: 1, deliveries });
     };
-    let cooled = current.notified_at <= stamp(minus(now, cooldown));
+    let cooled = current.notified_at <= stamp(sub_capped(now, cooldown));
     let worse = alert.severity > current.severity;
     let occurrences = current.occurrences.saturating_add(1);
     if cooled || worse {
@@ -233,12 +219,14 @@ fn due(conn: &Connection, now: &str, limit: usize) -> StoreResult<Vec<DueDeliver
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Pending deliveries among `ids`, in id order.
-fn pending_by_id(conn: &Connection, ids: &[i64]) -> StoreResult<Vec<DueDelivery>> {
+/// Pending deliveries among `ids` that are due at `now`, in id order. One not
+/// due is either leased by a sender (sending it too would send it twice) or
+/// waiting out its backoff.
+fn due_by_id(conn: &Connection, ids: &[i64], now: &str) -> StoreResult<Vec<DueDelivery>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DELIVERY_COLUMNS}, {ALERT_COLUMNS}
          FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
-         WHERE d.id = ?1 AND d.state = 'pending'"
+         WHERE d.id = ?1 AND d.state = 'pending' AND d.next_attempt_at <= ?2"
     ))?;
     let mut ids = ids.to_vec();
     ids.sort_unstable();
@@ -246,7 +234,9 @@ fn pending_by_id(conn: &Connection, ids: &[i64]) -> StoreResult<Vec<DueDelivery>
     let mut out = Vec::new();
     for id in ids {
         let row = stmt
-            .query_row([id], |r| Ok(DueDelivery { delivery: delivery_row(r, 0)?, alert: alert_row(r, 10)? }))
+            .query_row(params![id, now], |r| {
+                Ok(DueDelivery { delivery: delivery_row(r, 0)?, alert: alert_row(r, 10)? })
+            })
             .optional()?;
         out.extend(row);
     }
@@ -328,7 +318,7 @@ impl AlertStore for super::SqliteStore {
     ) -> StoreResult<Vec<DueDelivery>> {
         self.write(move |c| {
             let claimed = due(c, &stamp(now), limit)?;
-            lease(c, &claimed, &stamp(plus(now, lease_for)))?;
+            lease(c, &claimed, &stamp(add_capped(now, lease_for)))?;
             Ok(claimed)
         })
     }
@@ -341,8 +331,8 @@ impl AlertStore for super::SqliteStore {
     ) -> StoreResult<Vec<DueDelivery>> {
         let ids = ids.to_vec();
         self.write(move |c| {
-            let claimed = pending_by_id(c, &ids)?;
-            lease(c, &claimed, &stamp(plus(now, lease_for)))?;
+            let claimed = due_by_id(c, &ids, &stamp(now))?;
+            lease(c, &claimed, &stamp(add_capped(now, lease_for)))?;
             Ok(claimed)
         })
     }

@@ -46,6 +46,11 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
+    /// The database in `data_dir`, everything else as the default configuration has it.
+    pub fn in_dir(data_dir: &std::path::Path) -> StoreOptions {
+        StoreOptions::from_config(&Config { data_dir: data_dir.to_path_buf(), ..Config::default() })
+    }
+
     /// The database lives at `<data_dir>/molt.db`, its backups in `<data_dir>/backups/`.
     pub fn from_config(config: &Config) -> StoreOptions {
         StoreOptions {

@@ -9,27 +9,32 @@ use super::SqliteStore;
 use crate::error::StoreResult;
 use crate::repo::ReportStore;
 use crate::reports::{
-    AlertBrief, ArchiveCandidate, CostFigures, DayFigures, KpiFigures, ModelUse, NewReport, PassEnd,
-    ReportBrief, SpendRow, StoredReport,
+    AlertBrief, ArchiveCandidate, ArchiveCandidates, CostFigures, DayFigures, KpiFigures, ModelUse,
+    NewReport, PassEnd, ReportBrief, SpendRow, StoredReport,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// Pipeline passes that ended in `[from, to)`, with the duration of the completed ones.
+/// Pipeline passes that ended in `[from, to)`, with the duration of the
+/// completed ones: from the first stage run of the pass (one that started
+/// after the song last moved to `processing`, so a pass after a rejection
+/// does not count the first pass or the time in review) to its last stage end.
 pub fn pass_ends(conn: &Connection, from: &str, to: &str) -> StoreResult<Vec<PassEnd>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.song_id, e.at, json_extract(e.details, '$.to') AS dest,
-                (SELECT coalesce(
-                    (SELECT max(r.started_at) FROM stage_runs r
-                      WHERE r.song_id = e.song_id AND r.stage = 'transcribe' AND r.started_at <= e.at),
-                    (SELECT min(r.started_at) FROM stage_runs r
-                      WHERE r.song_id = e.song_id AND r.started_at <= e.at))) AS start,
+        "SELECT song_id, at, dest,
+                (SELECT min(r.started_at) FROM stage_runs r
+                  WHERE r.song_id = p.song_id AND r.started_at >= p.began AND r.started_at <= p.at) AS start,
                 (SELECT max(r.finished_at) FROM stage_runs r
-                  WHERE r.song_id = e.song_id AND r.finished_at <= e.at) AS finish
-         FROM events e
-         WHERE e.kind = 'song.status_changed' AND e.at >= ?1 AND e.at < ?2 AND e.song_id IS NOT NULL
-           AND json_extract(e.details, '$.from') = 'processing'
-           AND json_extract(e.details, '$.to') IN ('review', 'needs_human_review', 'failed')
-         ORDER BY e.at, e.id",
+                  WHERE r.song_id = p.song_id AND r.started_at >= p.began AND r.finished_at <= p.at) AS finish
+         FROM (SELECT e.id, e.song_id, e.at, json_extract(e.details, '$.to') AS dest,
+                      coalesce((SELECT max(b.at) FROM events b
+                                 WHERE b.song_id = e.song_id AND b.kind = 'song.status_changed'
+                                   AND json_extract(b.details, '$.to') = 'processing' AND b.at <= e.at),
+                               '') AS began
+               FROM events e
+               WHERE e.kind = 'song.status_changed' AND e.at >= ?1 AND e.at < ?2 AND e.song_id IS NOT NULL
+                 AND json_extract(e.details, '$.from') = 'processing'
+                 AND json_extract(e.details, '$.to') IN ('review', 'needs_human_review', 'failed')) p
+         ORDER BY at, id",
     )?;
     let rows = stmt.query_map(params![from, to], |r| {
         let to: String = r.get(2)?;
@@ -228,15 +233,15 @@ pub fn archive_candidates(
     created_before: &str,
     no_views_since: &str,
     limit: usize,
-) -> StoreResult<(i64, Vec<ArchiveCandidate>)> {
+) -> StoreResult<ArchiveCandidates> {
     const WHERE: &str = "FROM songs s JOIN assets a ON a.id = s.audio_asset_id
          WHERE s.status = 'published' AND s.created_at < ?1
            AND NOT EXISTS (SELECT 1 FROM song_views v WHERE v.song_id = s.id AND v.day >= ?2)";
     let tx = conn.unchecked_transaction()?;
-    let total: i64 = tx
-        .prepare_cached(&format!("SELECT count(*) {WHERE}"))?
-        .query_row(params![created_before, no_views_since], |r| r.get(0))?;
-    let list = tx
+    let (total, total_bytes): (i64, i64) = tx
+        .prepare_cached(&format!("SELECT count(*), coalesce(sum(a.bytes), 0) {WHERE}"))?
+        .query_row(params![created_before, no_views_since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let songs = tx
         .prepare_cached(&format!(
             "SELECT s.id, s.title, s.created_at, a.bytes {WHERE} ORDER BY s.created_at, s.id LIMIT ?3"
         ))?
@@ -250,7 +255,7 @@ pub fn archive_candidates(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     tx.commit()?;
-    Ok((total, list))
+    Ok(ArchiveCandidates { total, total_bytes, songs })
 }
 
 fn alert_briefs(conn: &Connection, at_column: &str, from: &str, to: &str) -> StoreResult<Vec<AlertBrief>> {
@@ -383,7 +388,7 @@ impl ReportStore for SqliteStore {
         created_before: &str,
         no_views_since: &str,
         limit: usize,
-    ) -> StoreResult<(i64, Vec<ArchiveCandidate>)> {
+    ) -> StoreResult<ArchiveCandidates> {
         self.read(|c| archive_candidates(c, created_before, no_views_since, limit))
     }
     fn day_figures(&self, from: &str, to: &str) -> StoreResult<DayFigures> {

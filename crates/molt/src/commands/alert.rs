@@ -5,10 +5,9 @@ use crate::cli::AlertCommand;
 use crate::output::{emit, CliError, CliResult};
 use molt_core::alerts::{Alert, AlertWithDeliveries, DeliveryState};
 use molt_core::Config;
-use molt_ops::alerts::{Alerter, DeliveryAttempt, DeliveryReport, TestReport};
-use molt_ops::{AlertError, SystemClock};
-use molt_store::{AlertStore, SqliteStore};
-use std::sync::Arc;
+use molt_ops::alerts::{DeliveryAttempt, DeliveryReport, TestReport};
+use molt_ops::AlertError;
+use molt_store::AlertStore;
 
 pub async fn run(config: &Config, command: AlertCommand, json: bool) -> CliResult {
     let store = open_store(config).await?;
@@ -24,7 +23,7 @@ pub async fn run(config: &Config, command: AlertCommand, json: bool) -> CliResul
             emit(json, &shown, show_text);
         }
         AlertCommand::Test => {
-            let test = alerter(config, store)?.test().await.map_err(alert_error)?;
+            let test = super::status::alerter(config, &store)?.test().await.map_err(alert_error)?;
             emit(json, &test, test_text);
             let failed = test.report.failed;
             if failed > 0 {
@@ -39,16 +38,11 @@ pub async fn run(config: &Config, command: AlertCommand, json: bool) -> CliResul
             }
         }
         AlertCommand::Deliver => {
-            let report = alerter(config, store)?.deliver_due().await.map_err(alert_error)?;
+            let report = super::status::alerter(config, &store)?.deliver_due().await.map_err(alert_error)?;
             emit(json, &report, deliver_text);
         }
     }
     Ok(())
-}
-
-fn alerter(config: &Config, store: SqliteStore) -> CliResult<Alerter> {
-    Alerter::from_config(Arc::new(store), Arc::new(SystemClock), config)
-        .map_err(|e| CliError::new("invalid_config", e.0))
 }
 
 fn alert_error(e: AlertError) -> CliError {

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use molt_core::Config;
 use molt_ops::monitor::Monitor;
 use molt_ops::scheduler::{
-    job_fn, CatchUp, RunOutcome, RunReport, ScheduleStatus, Scheduler, SchedulerError,
+    job_fn, BlockingWork, CatchUp, RunOutcome, RunReport, ScheduleStatus, Scheduler, SchedulerError,
 };
 use molt_ops::{AlertSink, Clock, SystemClock};
 use molt_pipeline::runner::Runner;
-use molt_store::{RetentionCutoffs, RetentionStore, SearchStore, SqliteStore, StoreResult};
+use molt_store::{RetentionCutoffs, RetentionStore, SearchStore, SqliteStore};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -80,13 +80,6 @@ pub fn studio_scheduler(
     Ok(scheduler)
 }
 
-/// Store work off the async runtime's threads, as a job's result.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| format!("task failed: {e}"))?.map_err(|e| e.to_string())
-}
-
 /// The pipeline runner, built on first use when the process has none.
 #[derive(Clone)]
 struct LazyRunner {
@@ -114,13 +107,11 @@ impl LazyRunner {
 }
 
 fn rescue_job(runner: LazyRunner) -> impl molt_ops::ScheduledJob {
+    let work = BlockingWork::default();
     job_fn(move |_due| {
-        let runner = runner.clone();
+        let (runner, work) = (runner.clone(), work.clone());
         async move {
-            let rescued =
-                tokio::task::spawn_blocking(move || runner.get()?.rescue().map_err(|e| e.to_string()))
-                    .await
-                    .map_err(|e| format!("task failed: {e}"))??;
+            let rescued = work.run(move || runner.get()?.rescue().map_err(|e| e.to_string())).await?;
             Ok(format!("{rescued} job(s) with an expired lease re-queued or failed"))
         }
     })
@@ -136,19 +127,21 @@ enum ReportKind {
 /// Generates and stores a report for the time it was due (a catch-up after
 /// downtime reports on the period that was missed, not on today).
 fn report_job(store: SqliteStore, kind: ReportKind) -> impl molt_ops::ScheduledJob {
+    let work = BlockingWork::default();
     job_fn(move |due| {
-        let (store, kind) = (store.clone(), kind.clone());
+        let (store, kind, work) = (store.clone(), kind.clone(), work.clone());
         async move {
-            let report = blocking(move || {
-                let now = Utc::now();
-                match &kind {
-                    ReportKind::Daily(settings) => {
-                        molt_ops::reports::generate_daily_at(&store, due, now, settings)
+            let report = work
+                .run(move || {
+                    let now = Utc::now();
+                    match &kind {
+                        ReportKind::Daily(settings) => {
+                            molt_ops::reports::generate_daily_at(&store, due, now, settings)
+                        }
+                        ReportKind::Weekly => molt_ops::reports::generate_weekly_at(&store, due, now),
                     }
-                    ReportKind::Weekly => molt_ops::reports::generate_weekly_at(&store, due, now),
-                }
-            })
-            .await?;
+                })
+                .await?;
             Ok(format!(
                 "report {} ({} {} – {})",
                 report.id, report.kind, report.period_start, report.period_end
@@ -159,12 +152,11 @@ fn report_job(store: SqliteStore, kind: ReportKind) -> impl molt_ops::ScheduledJ
 }
 
 fn health_job(monitor: Arc<Monitor>) -> impl molt_ops::ScheduledJob {
+    let work = BlockingWork::default();
     job_fn(move |_due| {
-        let monitor = monitor.clone();
+        let (monitor, work) = (monitor.clone(), work.clone());
         async move {
-            let report = tokio::task::spawn_blocking(move || monitor.check())
-                .await
-                .map_err(|e| format!("task failed: {e}"))?;
+            let report = work.run(move || Ok::<_, String>(monitor.check())).await?;
             let keys: Vec<&str> = report.alerts.iter().map(|a| a.key.as_str()).collect();
             Ok(format!(
                 "{}; alerts: {}",
@@ -180,12 +172,13 @@ fn retention_job(
     store: SqliteStore,
     config: molt_core::config::RetentionConfig,
 ) -> impl molt_ops::ScheduledJob {
+    let work = BlockingWork::default();
     job_fn(move |_due| {
-        let store = store.clone();
+        let (store, work) = (store.clone(), work.clone());
         let cutoffs = retention_cutoffs(&config, Utc::now());
         let days = (config.jobs_days, config.query_log_days, config.schedule_runs_days, config.alert_notices_days);
         async move {
-            let n = blocking(move || store.prune_older_than(&cutoffs)).await?;
+            let n = work.run(move || store.prune_older_than(&cutoffs)).await?;
             Ok(format!(
                 "deleted {} finished job(s) older than {} days, {} query log row(s) older than {} days, \
                  {} schedule run(s) older than {} days, {} delivered alert notice(s) and {} resolved alert(s) \
@@ -198,10 +191,11 @@ fn retention_job(
 }
 
 fn optimize_job(store: SqliteStore) -> impl molt_ops::ScheduledJob {
+    let work = BlockingWork::default();
     job_fn(move |_due| {
-        let store = store.clone();
+        let (store, work) = (store.clone(), work.clone());
         async move {
-            blocking(move || store.search_optimize()).await?;
+            work.run(move || store.search_optimize()).await?;
             Ok("search index optimized".to_string())
         }
     })

@@ -35,6 +35,8 @@ struct Operations {
     workers: Option<Workers>,
     stop: tokio::sync::watch::Sender<bool>,
     scheduling: tokio::task::JoinHandle<()>,
+    /// Stopped on its own, last, so its final round sends what stopping raised.
+    stop_delivery: tokio::sync::watch::Sender<bool>,
     delivery: tokio::task::JoinHandle<()>,
 }
 
@@ -63,23 +65,23 @@ impl Operations {
             monitor.clone(),
         )?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let delivery = tokio::spawn({
-            let stopped = stopped.clone();
-            async move { alerts.run(ALERT_DELIVERY_EVERY, until_true(stopped)).await }
-        });
+        let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
+        let delivery =
+            tokio::spawn(async move { alerts.run(ALERT_DELIVERY_EVERY, until_true(delivery_stopped)).await });
         let scheduling = tokio::spawn(async move { scheduler.serve(stopped).await });
-        Ok(Operations { monitor, metrics, workers, stop, scheduling, delivery })
+        Ok(Operations { monitor, metrics, workers, stop, scheduling, stop_delivery, delivery })
     }
 
     /// Scheduler first (no new runs), then the workers finish their jobs, and
-    /// alert delivery last, so a notice raised while stopping still goes out
-    /// (or stays queued for the next start).
+    /// alert delivery last: its final round sends a notice raised while
+    /// stopping (or leaves it queued for the next start).
     async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.scheduling.await;
         if let Some(workers) = self.workers {
             workers.stop().await;
         }
+        let _ = self.stop_delivery.send(true);
         let _ = self.delivery.await;
     }
 }

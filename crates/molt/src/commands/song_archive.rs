@@ -4,10 +4,9 @@
 use crate::output::{emit, CliError, CliResult};
 use molt_catalog::archive::{ArchiveError, ArchiveReport, Archiver};
 use molt_core::Config;
-use molt_store::{ReportStore, SqliteStore};
+use molt_store::SqliteStore;
 
-/// Archive candidates: published this long ago, with no views since as long ago.
-const CANDIDATE_DAYS: i64 = 90;
+/// Archive candidates listed (the count and total size cover all of them).
 const CANDIDATE_LIMIT: usize = 100;
 
 fn archive_error(e: ArchiveError) -> CliError {
@@ -74,15 +73,14 @@ fn render(r: &ArchiveReport) -> String {
 
 /// Published songs older than 90 days with no views in 90 days (read-only).
 pub(super) async fn candidates(store: &SqliteStore, json: bool) -> CliResult {
-    let now = chrono::Utc::now();
-    let before = molt_core::time::stamp(now - chrono::Duration::days(CANDIDATE_DAYS));
-    let since_day = (now - chrono::Duration::days(CANDIDATE_DAYS)).format("%Y-%m-%d").to_string();
     let store = store.clone();
-    let (total, songs) =
-        tokio::task::spawn_blocking(move || store.archive_candidates(&before, &since_day, CANDIDATE_LIMIT))
-            .await
-            .map_err(|e| CliError::new("runtime", e.to_string()))??;
-    let shown = serde_json::json!({ "total": total, "songs": songs });
+    let found = tokio::task::spawn_blocking(move || {
+        molt_ops::reports::weekly::archive_candidates(&store, chrono::Utc::now(), CANDIDATE_LIMIT)
+    })
+    .await
+    .map_err(|e| CliError::new("runtime", e.to_string()))??;
+    let (total, songs) = (found.total, found.songs);
+    let shown = serde_json::json!({ "total": total, "total_bytes": found.total_bytes, "songs": songs });
     emit(json, &shown, |_| {
         if songs.is_empty() {
             return "no archive candidates (published songs older than 90 days with no views in 90 days)"
