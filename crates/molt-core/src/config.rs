@@ -559,8 +559,11 @@ impl Config {
     fn check_operations(&self) -> Result<(), ConfigError> {
         const CENTURY_DAYS: u64 = 36_500;
         let (m, r) = (&self.monitor, &self.retention);
+        const WEEK_SECS: u64 = 7 * 24 * 3600;
         let ranges = [
-            ("monitor.interval_secs", m.interval_secs, 1, 7 * 24 * 3600),
+            ("monitor.interval_secs", m.interval_secs, 1, WEEK_SECS),
+            ("monitor.stuck_after_secs", m.stuck_after_secs, 1, WEEK_SECS),
+            ("monitor.worker_silent_after_secs", m.worker_silent_after_secs, 1, WEEK_SECS),
             ("monitor.history_days", m.history_days, 1, CENTURY_DAYS),
             ("retention.jobs_days", r.jobs_days, 1, CENTURY_DAYS),
             ("retention.query_log_days", r.query_log_days, 1, CENTURY_DAYS),
@@ -574,6 +577,24 @@ impl Config {
         }
         if !(0.0..=100.0).contains(&m.disk_min_free_percent) {
             return Err(ConfigError::Invalid("monitor.disk_min_free_percent must be from 0 to 100".into()));
+        }
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !(positive(m.cost_alert_ratio) && positive(m.store_slow_ms) && m.queue_alert_depth >= 0) {
+            return Err(ConfigError::Invalid(
+                "monitor.cost_alert_ratio and monitor.store_slow_ms must be positive numbers, \
+                 monitor.queue_alert_depth 0 or more"
+                    .into(),
+            ));
+        }
+        // A running job renews its heartbeat every third of its lease: a
+        // shorter stuck time would end healthy jobs' leases.
+        let beat = self.pipeline.lease_secs / 3;
+        if m.stuck_after_secs < 2 * beat {
+            return Err(ConfigError::Invalid(format!(
+                "monitor.stuck_after_secs must be at least twice the job heartbeat interval \
+                 (pipeline.lease_secs / 3 = {beat} s), so at least {}",
+                2 * beat
+            )));
         }
         Ok(())
     }
@@ -768,6 +789,11 @@ mod tests {
             ("MOLT_RETENTION__JOBS_DAYS", "0", "retention.jobs_days must be from 1 to 36500, not 0"),
             ("MOLT_RETENTION__QUERY_LOG_DAYS", "40000", "retention.query_log_days"),
             ("MOLT_MONITOR__DISK_MIN_FREE_PERCENT", "101", "monitor.disk_min_free_percent"),
+            ("MOLT_MONITOR__STUCK_AFTER_SECS", "99999999999999", "monitor.stuck_after_secs"),
+            ("MOLT_MONITOR__STUCK_AFTER_SECS", "300", "at least twice the job heartbeat interval"),
+            ("MOLT_MONITOR__WORKER_SILENT_AFTER_SECS", "0", "monitor.worker_silent_after_secs"),
+            ("MOLT_MONITOR__COST_ALERT_RATIO", "-1.0", "monitor.cost_alert_ratio"),
+            ("MOLT_MONITOR__STORE_SLOW_MS", "nan", "monitor.store_slow_ms"),
         ] {
             let err = Config::load(None, env(&[(var, value)])).unwrap_err();
             assert!(err.to_string().contains(key), "{var}={value}: {err}");

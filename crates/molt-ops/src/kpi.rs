@@ -278,14 +278,14 @@ pub fn from_figures(
     kpis.push(kpi(
         "cost_per_song",
         "cost per song",
-        (songs > 0).then(|| f.spend_micro_usd as f64 / 1e6 / songs as f64),
+        (songs > 0).then(|| crate::usd(f.spend_micro_usd) / songs as f64),
         0.50,
         Direction::Below,
         "USD",
         if songs > 0 {
-            format!("${:.4} spent / {songs} songs processed", f.spend_micro_usd as f64 / 1e6)
+            format!("${:.4} spent / {songs} songs processed", crate::usd(f.spend_micro_usd))
         } else {
-            format!("${:.4} spent, no song processed", f.spend_micro_usd as f64 / 1e6)
+            format!("${:.4} spent, no song processed", crate::usd(f.spend_micro_usd))
         },
     ));
 

@@ -22,3 +22,8 @@ pub use scheduler::{
 };
 #[cfg(any(test, feature = "test-support"))]
 pub use testing::{FakeClock, RecordingSink, SinkCall};
+
+/// Dollars from the store's micro-dollars.
+pub(crate) fn usd(micro: i64) -> f64 {
+    micro as f64 / 1e6
+}

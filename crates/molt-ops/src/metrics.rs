@@ -150,7 +150,7 @@ fn store_families(out: &mut Exposition, s: &MetricsSnapshot) {
     for (stage, n) in &s.queued_by_stage {
         out.sample("molt_queue_depth", &[("stage", stage)], *n as f64);
     }
-    out.header("molt_stage_runs_total", "Stage runs by stage and outcome.", "counter");
+    out.header("molt_stage_runs_total", "Finished stage runs by stage and outcome.", "counter");
     for ((stage, state), n) in &s.stage_runs {
         out.sample("molt_stage_runs_total", &[("stage", stage), ("outcome", state)], *n as f64);
     }
@@ -169,7 +169,7 @@ fn store_families(out: &mut Exposition, s: &MetricsSnapshot) {
     for ((service, model, outcome), micro) in &s.cost_micro_usd {
         let labels =
             [("service", service.as_str()), ("model", model.as_str()), ("outcome", outcome.as_str())];
-        out.sample("molt_cost_usd_total", &labels, *micro as f64 / 1e6);
+        out.sample("molt_cost_usd_total", &labels, crate::usd(*micro));
     }
     out.header("molt_provider_calls_total", "Provider calls by service, model and outcome.", "counter");
     for ((service, model, outcome), n) in &s.calls {

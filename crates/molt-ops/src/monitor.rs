@@ -10,6 +10,7 @@
 use crate::alerting::{AlertSink, Raise, Severity};
 use crate::clock::Clock;
 use crate::disk::{self, DiskSpace};
+use crate::usd;
 use chrono::{DateTime, Duration, Utc};
 use molt_core::ops::{OpsSnapshot, StuckJob};
 use molt_core::time::stamp;
@@ -22,6 +23,9 @@ use std::time::Instant;
 
 /// The actor the monitor's audit events and alerts carry.
 pub const ACTOR: &str = "monitor";
+
+/// A worker silent this many times the silence limit is taken for gone.
+pub const GONE_AFTER_SILENT_LIMITS: i32 = 3;
 
 /// Thresholds (DESIGN §10 gives the queue depth, the stuck time and the cost
 /// ratio); the defaults are `[monitor]`'s.
@@ -426,7 +430,9 @@ impl Monitor {
             }
         };
         let cutoff = stamp(silent_since);
-        let live: Vec<_> = workers.iter().filter(|w| w.stopped_at.is_none()).collect();
+        let gone = self.retire_gone_workers(&workers, now, actions);
+        let live: Vec<_> =
+            workers.iter().filter(|w| w.stopped_at.is_none() && !gone.contains(&w.name)).collect();
         let silent: Vec<String> =
             live.iter().filter(|w| w.heartbeat_at < cutoff).map(|w| w.name.clone()).collect();
         checks.workers_alive = live.len() - silent.len();
@@ -444,8 +450,39 @@ impl Monitor {
         })
     }
 
+    /// A worker silent for [`GONE_AFTER_SILENT_LIMITS`] times the limit
+    /// belongs to a process that died without saying so (killed, out of
+    /// memory): its row is marked stopped, with an event, so its alert clears.
+    /// A worker that beats again is live again.
+    fn retire_gone_workers(
+        &self,
+        workers: &[molt_core::ops::WorkerBeat],
+        now: DateTime<Utc>,
+        actions: &mut Vec<String>,
+    ) -> Vec<String> {
+        let gone_since = stamp(now - self.settings.worker_silent_after * GONE_AFTER_SILENT_LIMITS);
+        let mut retired = Vec::new();
+        for w in workers.iter().filter(|w| w.stopped_at.is_none() && w.heartbeat_at < gone_since) {
+            let details = serde_json::json!({ "worker": w.name, "last_heartbeat_at": w.heartbeat_at });
+            let done = self
+                .store
+                .worker_stopped(&w.name, &stamp(now))
+                .and_then(|()| self.store.ops_event("monitor", "ops.worker_gone", None, &details));
+            match done {
+                Ok(()) => {
+                    actions
+                        .push(format!("marked worker {} stopped (silent since {})", w.name, w.heartbeat_at));
+                    retired.push(w.name.clone());
+                }
+                Err(e) => tracing::error!(worker = %w.name, error = %e, "a gone worker could not be retired"),
+            }
+        }
+        retired
+    }
+
     fn disk_space(&self, checks: &mut Checks) -> Option<Raise> {
-        let space = (self.disk)(&self.data_dir)?;
+        // A file system that reports no size (some FUSE mounts) is unknown, not full.
+        let space = (self.disk)(&self.data_dir).filter(|s| s.total_bytes > 0)?;
         checks.disk_free_bytes = Some(space.free_bytes);
         checks.disk_total_bytes = Some(space.total_bytes);
         let ratio = space.free_bytes as f64 / space.total_bytes.max(1) as f64;
@@ -463,10 +500,6 @@ impl Monitor {
             details: serde_json::json!({ "free_bytes": space.free_bytes, "total_bytes": space.total_bytes }),
         })
     }
-}
-
-fn usd(micro: i64) -> f64 {
-    micro as f64 / 1_000_000.0
 }
 
 fn gib(bytes: u64) -> f64 {

@@ -546,3 +546,26 @@ fn the_configuration_enables_the_channels_it_names() {
     assert_eq!(s.cooldown, Duration::from_secs(60));
     assert_eq!([1, 2, 3, 4, 5].map(|n| s.backoff(n).as_secs()), [5, 10, 20, 40, 40]);
 }
+
+#[tokio::test]
+async fn an_alert_the_store_refuses_is_still_sent_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, clock, hook) = (store(dir.path()), clock(), Fake::default());
+    let addr = serve(&hook, "127.0.0.1:0".parse().unwrap()).await;
+    let alerter = alerter(&store, &clock, vec![webhook(addr)]);
+    // The store can no longer record alerts (as when it is full or broken).
+    store.write(|c| Ok(c.execute_batch("ALTER TABLE alerts RENAME TO alerts_gone")?)).unwrap();
+    let err = alerter.raise_alert(queue_alert()).unwrap_err();
+    assert!(err.to_string().contains("alerts"), "{err}");
+    // Bounded only so a broken send fails instead of hanging.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while hook.hits().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the webhook got the unrecorded alert");
+    let body = hook.hits()[0].json();
+    assert_eq!((body["key"].as_str(), body["alert_id"].as_i64()), (Some("queue_depth"), Some(0)));
+    assert!(body["summary"].as_str().unwrap().contains("not recorded"), "{body}");
+}

@@ -351,3 +351,58 @@ fn a_store_slower_than_its_limit_degrades_the_status() {
     assert_eq!(report.status, Health::Degraded);
     assert!(report.alerts[0].summary.contains("trivial read"), "{}", report.alerts[0].summary);
 }
+
+fn events_of(store: &SqliteStore, kind: &str) -> i64 {
+    store
+        .read({
+            let kind = kind.to_string();
+            move |c| Ok(c.query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind], |r| r.get(0))?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_stuck_job_nobody_rescues_is_alerted_every_check_but_audited_once() {
+    let rig = rig();
+    // A monitor with no healer, as in an API-only process.
+    let unhealed = Monitor::new(
+        rig.flaky.clone(),
+        Arc::new(rig.clock.clone()),
+        rig.sink.clone(),
+        rig._dir.path().to_path_buf(),
+        MonitorSettings { store_slow_ms: f64::MAX, ..MonitorSettings::default() },
+    )
+    .with_disk_probe(|_| Some(DiskSpace { free_bytes: 50 << 30, total_bytes: 100 << 30 }));
+    rig.store.enqueue_job(job(1)).unwrap();
+    rig.store.claim_jobs("w", 1, std::time::Duration::from_secs(900)).unwrap();
+    rig.clock.advance(Duration::minutes(11));
+    for _ in 0..3 {
+        assert_eq!(raised(&unhealed.check()), [keys::STUCK_JOBS]);
+        rig.clock.advance(Duration::minutes(1));
+    }
+    assert_eq!(events_of(&rig.store, "ops.job_stuck"), 1, "its lease was ended once");
+}
+
+#[test]
+fn the_workers_of_a_process_that_died_silently_are_retired_and_their_alert_clears() {
+    let rig = rig();
+    let now = molt_ops::Clock::now(&rig.clock);
+    // Killed 16 minutes ago (3 × the 5-minute limit is 15): gone. Six minutes: silent.
+    rig.store.worker_beat("dead:1", "host:7", &stamp(now - Duration::minutes(16))).unwrap();
+    rig.store.worker_beat("slow:1", "host:8", &stamp(now - Duration::minutes(6))).unwrap();
+    let report = rig.monitor.check();
+    assert_eq!(report.checks.workers_silent, ["slow:1"]);
+    assert!(
+        report.actions.iter().any(|a| a.starts_with("marked worker dead:1 stopped")),
+        "{:?}",
+        report.actions
+    );
+    assert_eq!(events_of(&rig.store, "ops.worker_gone"), 1);
+    // Ten minutes on, slow:1 is gone too and nothing is silent: resolved.
+    rig.clock.advance(Duration::minutes(10));
+    assert!(raised(&rig.monitor.check()).is_empty());
+    assert!(resolved_in_last_check(&rig.sink, keys::WORKER_SILENT));
+    // A retired worker that beats again is live again.
+    rig.store.worker_beat("dead:1", "host:7", &stamp(molt_ops::Clock::now(&rig.clock))).unwrap();
+    assert_eq!(rig.monitor.check().checks.workers_alive, 1);
+}

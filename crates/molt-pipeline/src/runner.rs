@@ -173,9 +173,11 @@ impl Runner {
             return Ok(());
         };
         let stage = job.stage.expect("begin_stage checked");
-        let heartbeat = self.keep_alive(job.clone());
+        // Stopped however this future ends: a worker task aborted mid-stage
+        // must not leave a heartbeat renewing the job's lease for ever.
+        let heartbeat = AbortOnDrop(self.keep_alive(job.clone()));
         let decision = self.run_stage(&job, &start, stage).await;
-        heartbeat.abort();
+        drop(heartbeat);
         self.record(&job, &start, stage, decision)
     }
 
@@ -751,6 +753,15 @@ fn genre_from_facts(context: &Value) -> Option<String> {
 
 fn extension_for(mime: &str) -> &'static str {
     molt_media::AudioFormat::ALL.into_iter().find(|f| f.mime() == mime).map_or("bin", |f| f.extension())
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! This process's worker tasks, supervised (DESIGN §10 self-healing).
 //!
 //! Each task loops over [`Runner::pass`] and records a heartbeat in the store
-//! (`workers` table) at most every [`BEAT_EVERY`], so the health monitor can
-//! see it alive. [`WorkerPool::restart_dead`] restarts a task that has ended
+//! (`workers` table) every [`BEAT_EVERY`], also while a pass runs (a stage may
+//! take many minutes), so the health monitor can see it alive. [`WorkerPool::restart_dead`] restarts a task that has ended
 //! (a panic) or gone silent (hung): the hung one is aborted first. Its jobs
 //! are not lost either way: their leases run out and the queue re-queues them
 //! with a new lease token.
@@ -60,14 +60,25 @@ impl WorkerPool {
         let (name, process, mut stop) = (name.to_string(), self.process.clone(), self.stop.clone());
         tokio::spawn(async move {
             let mut last_beat: Option<Instant> = None;
-            while !*stop.borrow() {
+            let beat = |last_beat: &mut Option<Instant>| {
                 if last_beat.is_none_or(|t| t.elapsed() >= BEAT_EVERY) {
                     match beats.worker_beat(&name, &process, &now_stamp()) {
-                        Ok(()) => last_beat = Some(Instant::now()),
+                        Ok(()) => *last_beat = Some(Instant::now()),
                         Err(e) => tracing::warn!(worker = %name, error = %e, "heartbeat not recorded"),
                     }
                 }
-                match runner.pass().await {
+            };
+            while !*stop.borrow() {
+                beat(&mut last_beat);
+                let pass = runner.pass();
+                tokio::pin!(pass);
+                let passed = loop {
+                    tokio::select! {
+                        passed = &mut pass => break passed,
+                        _ = tokio::time::sleep(BEAT_EVERY) => beat(&mut last_beat),
+                    }
+                };
+                match passed {
                     Ok(pass) if pass.claimed > 0 => continue,
                     Ok(_) => {}
                     Err(e) => tracing::error!(worker = %name, error = %e, "worker pass failed"),

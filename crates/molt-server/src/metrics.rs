@@ -25,14 +25,22 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Times the request under its route template (an unmatched path is
-/// "unmatched", so a scan of random URLs cannot create series).
+/// Times the request under its route template and method (an unmatched path
+/// is "unmatched", a non-standard method "other", so a scan of random URLs or
+/// invented methods cannot create series).
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(metrics) = state.metrics.clone() else { return next.run(request).await };
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     metrics.observe_http(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
+}
+
+fn method_label(method: &axum::http::Method) -> &str {
+    match method.as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "CONNECT" | "TRACE") => m,
+        _ => "other",
+    }
 }

@@ -578,6 +578,9 @@ async fn metrics_are_prometheus_text_for_staff_and_time_every_route() {
             .with_metrics(metrics),
     );
     assert_eq!(api.get("/api/v1/songs/7", Some(&operator)).await.0, StatusCode::NOT_FOUND);
+    // An invented method on a known route is timed as "other", never as itself.
+    let odd = Request::builder().method("BREWCOFFEE").uri("/health").body(Body::empty()).unwrap();
+    api.app.clone().oneshot(odd).await.unwrap();
     assert_eq!(api.get("/metrics", Some(&premium)).await.0, StatusCode::FORBIDDEN);
     let request = Request::get("/metrics").header(header::AUTHORIZATION, format!("Bearer {operator}"));
     let response = api.app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
@@ -595,6 +598,8 @@ async fn metrics_are_prometheus_text_for_staff_and_time_every_route() {
         ),
         "{text}"
     );
+    assert!(!text.contains("BREWCOFFEE"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
 }
 
 #[tokio::test]

@@ -80,8 +80,9 @@ pub struct CostFigures {
     /// Failed stage runs that finished in the window: how many, and their cost.
     pub failed_stage_runs: i64,
     pub failed_stage_runs_micro_usd: i64,
-    /// Paid `ok` calls beyond the first for the same song, stage, provider and
-    /// model (the same input paid for again), and what they cost.
+    /// Paid `ok` calls beyond one for the same song, stage, provider and model
+    /// (the same input paid for again), and what they cost: everything but the
+    /// cheapest of each group (keeping one call is what a cache would have cost).
     pub repeat_calls: i64,
     pub repeat_micro_usd: i64,
     /// Distinct songs whose pipeline pass ended in the window.

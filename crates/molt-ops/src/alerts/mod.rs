@@ -12,6 +12,7 @@ pub use notice::{hmac_sha256, signature, AlertNotice};
 
 use crate::alerting::{AlertError, AlertSink, Raise};
 use crate::clock::Clock;
+use chrono::{DateTime, Utc};
 use molt_core::alerts::{Channel, DueDelivery, NewAlert, NoticeKind, Raised, Resolved, Severity};
 use molt_core::config::AlertsConfig;
 use molt_core::time::stamp;
@@ -115,6 +116,29 @@ pub struct Alerter {
     channels: Vec<Arc<dyn AlertChannel>>,
     settings: AlertSettings,
     wake: Notify,
+    unrecorded: UnrecordedSends,
+}
+
+/// Alerts sent directly because the store refused to record them (the
+/// alert that the store is down cannot wait in the store's outbox): when
+/// each key was last sent so, and at which severity, for the same cooldown
+/// as recorded alerts. In memory only.
+#[derive(Default)]
+pub struct UnrecordedSends(std::sync::Mutex<std::collections::HashMap<String, (Severity, DateTime<Utc>)>>);
+
+impl UnrecordedSends {
+    /// Whether `key` should be sent now (and, if so, notes it as sent): not
+    /// sent within `cooldown`, or sent at a lower severity.
+    pub fn due(&self, key: &str, severity: Severity, now: DateTime<Utc>, cooldown: Duration) -> bool {
+        let mut sent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let quiet = sent
+            .get(key)
+            .is_some_and(|(was, at)| *was >= severity && now < molt_core::time::add_capped(*at, cooldown));
+        if !quiet {
+            sent.insert(key.to_string(), (severity, now));
+        }
+        !quiet
+    }
 }
 
 impl Alerter {
@@ -131,7 +155,14 @@ impl Alerter {
             kept.push(channel);
         }
         kept.sort_by_key(|c| c.kind());
-        Alerter { store, clock, channels: kept, settings, wake: Notify::new() }
+        Alerter {
+            store,
+            clock,
+            channels: kept,
+            settings,
+            wake: Notify::new(),
+            unrecorded: UnrecordedSends::default(),
+        }
     }
 
     /// The channels the configuration enables: the log always, Telegram with
@@ -173,18 +204,54 @@ impl Alerter {
     }
 
     fn raise_with(&self, alert: Raise, cooldown: Duration) -> Result<Raised, AlertError> {
+        let now = self.clock.now();
         let new = NewAlert {
-            key: alert.key,
+            key: alert.key.clone(),
             severity: alert.severity,
-            summary: alert.summary,
-            details: alert.details,
+            summary: alert.summary.clone(),
+            details: alert.details.clone(),
         };
-        let raised =
-            self.store.raise_alert(new, &self.channels(), self.clock.now(), cooldown).map_err(store_error)?;
+        let raised = match self.store.raise_alert(new, &self.channels(), now, cooldown) {
+            Ok(raised) => raised,
+            Err(e) => {
+                self.send_unrecorded(&alert, now, &e.to_string());
+                return Err(store_error(e));
+            }
+        };
         if !raised.deliveries.is_empty() {
             self.wake.notify_one();
         }
         Ok(raised)
+    }
+
+    /// The store refused the alert: send it at once on every channel (no
+    /// retries, none recorded), at most once per cooldown per key, so the
+    /// alert that the store is down or full still reaches someone.
+    fn send_unrecorded(&self, alert: &Raise, now: DateTime<Utc>, why: &str) {
+        tracing::error!(
+            key = %alert.key, severity = alert.severity.as_str(), summary = %alert.summary, error = %why,
+            "alert not recorded: the store refused it"
+        );
+        if !self.unrecorded.due(&alert.key, alert.severity, now, self.settings.cooldown) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let notice = Arc::new(AlertNotice::unrecorded(
+            &alert.key,
+            alert.severity,
+            &alert.summary,
+            &alert.details,
+            now,
+        ));
+        // The log line above is the log channel's notice.
+        for channel in self.channels.iter().filter(|c| c.kind() != Channel::Log) {
+            let (channel, notice) = (channel.clone(), notice.clone());
+            runtime.spawn(async move {
+                if let Err(e) = channel.send(&notice).await {
+                    tracing::warn!(key = %notice.key, channel = %channel.kind(), error = %e, "unrecorded alert not sent");
+                }
+            });
+        }
     }
 
     /// [`AlertSink::resolve`], saying which alert was resolved (`None`: none fired).
@@ -369,6 +436,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unrecorded_alert_is_sent_once_per_cooldown_unless_its_severity_rises() {
+        use molt_core::alerts::Severity::{Critical, Warning};
+        let sends = super::UnrecordedSends::default();
+        let t0 = chrono::Utc::now();
+        let cooldown = Duration::from_secs(1800);
+        let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
+        assert!(sends.due("store_unreachable", Warning, at(0), cooldown));
+        assert!(!sends.due("store_unreachable", Warning, at(60), cooldown), "within the cooldown");
+        assert!(sends.due("disk_space", Warning, at(60), cooldown), "another key");
+        assert!(sends.due("store_unreachable", Critical, at(120), cooldown), "a rise goes at once");
+        assert!(!sends.due("store_unreachable", Warning, at(180), cooldown));
+        assert!(sends.due("store_unreachable", Warning, at(120 + 1800), cooldown), "the cooldown is over");
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_up_to_the_cap() {

@@ -55,6 +55,33 @@ impl AlertNotice {
         }
     }
 
+    /// A notice for an alert the store refused to record (it is down or
+    /// full): ids 0, sent once per channel without retries.
+    pub fn unrecorded(
+        key: &str,
+        severity: Severity,
+        summary: &str,
+        details: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> AlertNotice {
+        AlertNotice {
+            delivery_id: 0,
+            alert_id: 0,
+            key: key.to_string(),
+            severity,
+            notice: NoticeKind::Fired,
+            state: AlertState::Firing,
+            summary: format!("{summary} (not recorded: the store refused it)"),
+            details: details.clone(),
+            occurrences: 1,
+            fired_at: stamp(now),
+            last_seen_at: stamp(now),
+            resolved_at: None,
+            sent_at: stamp(now),
+            sent_unix: now.timestamp(),
+        }
+    }
+
     /// The message for people: severity, summary, key and when; for a
     /// resolved alert, how long it fired.
     pub fn text(&self) -> String {

@@ -23,9 +23,7 @@ pub const WEEKLY_COST: &str = "weekly_cost";
 /// A month, for savings: 30 days, so a week's figure × 30/7.
 pub const WEEKS_PER_MONTH: f64 = 30.0 / 7.0;
 
-pub(crate) fn usd(micro: i64) -> f64 {
-    micro as f64 / 1e6
-}
+pub(crate) use crate::usd;
 
 pub(crate) fn money(v: f64) -> String {
     if v.abs() >= 100.0 {

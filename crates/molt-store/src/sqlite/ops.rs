@@ -65,22 +65,26 @@ fn stuck(conn: &Connection, before: &str) -> StoreResult<Vec<StuckJob>> {
 /// Ends the leases of running jobs with no sign of life since `before` (their
 /// lease ends when it was last renewed), so the queue's rescue re-queues them
 /// with a new lease token — the silent worker's late result is then refused.
-/// One audit event per job. Returns the jobs.
+/// One audit event per job whose lease this call ended (a job already ended
+/// and waiting for a rescue is not audited again at every check). Returns them.
 pub fn expire_stuck(conn: &Connection, before: &str, actor: &str) -> StoreResult<Vec<StuckJob>> {
-    let jobs = stuck(conn, before)?;
     let mut expire = conn.prepare_cached(
-        "UPDATE jobs SET lease_expires_at = min(coalesce(lease_expires_at, ?2), ?2)
-         WHERE id = ?1 AND state = 'running'",
+        "UPDATE jobs SET lease_expires_at = ?2
+         WHERE id = ?1 AND state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at > ?2)",
     )?;
-    for job in &jobs {
-        expire.execute(params![job.id, job.last_seen_at])?;
+    let mut ended = Vec::new();
+    for job in stuck(conn, before)? {
+        if expire.execute(params![job.id, job.last_seen_at])? == 0 {
+            continue;
+        }
         let details = serde_json::json!({
             "job_id": job.id, "stage": job.stage, "last_seen_at": job.last_seen_at,
             "action": "lease ended for rescue",
         });
         record_event(conn, actor, "ops.job_stuck", job.song_id, &details)?;
+        ended.push(job);
     }
-    Ok(jobs)
+    Ok(ended)
 }
 
 pub fn record_status(
@@ -155,7 +159,8 @@ pub fn workers(conn: &Connection) -> StoreResult<Vec<WorkerBeat>> {
 }
 
 /// What `/metrics` reads (every query a grouped scan: the work grows with the
-/// runs and ledger rows kept, which retention bounds).
+/// stage runs and ledger rows, which are kept for good as the studio's cost
+/// history; see the RUNBOOK's "Metrics").
 pub fn metrics(conn: &Connection, bounds_secs: &[f64]) -> StoreResult<MetricsSnapshot> {
     let mut m = MetricsSnapshot::default();
     let mut stmt = conn.prepare_cached(
@@ -165,7 +170,9 @@ pub fn metrics(conn: &Connection, bounds_secs: &[f64]) -> StoreResult<MetricsSna
         let (stage, n) = row?;
         m.queued_by_stage.insert(stage, n);
     }
-    let mut stmt = conn.prepare_cached("SELECT stage, state, count(*) FROM stage_runs GROUP BY 1, 2")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT stage, state, count(*) FROM stage_runs WHERE state <> 'running' GROUP BY 1, 2",
+    )?;
     for row in stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?)))? {
         let (key, n) = row?;
         m.stage_runs.insert(key, n);

@@ -113,10 +113,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> CliResult {
     if swept > 0 {
         tracing::info!(files = swept, "removed staging files left by an interrupted upload");
     }
-    molt_server::serve(listener, state, molt_server::shutdown_signal())
-        .await
-        .map_err(|e| CliError::new("server_failed", e.to_string()))?;
+    let served = molt_server::serve(listener, state, molt_server::shutdown_signal()).await;
+    // Stopped on an error too: the workers record their stop, and the last
+    // alert round still runs.
     ops.stop().await;
+    served.map_err(|e| CliError::new("server_failed", e.to_string()))?;
     flusher.abort();
     super::search::flush_views(views).await;
     tracing::info!("molt stopped");
