@@ -31,6 +31,11 @@ pub fn space(path: &Path) -> Option<DiskSpace> {
     Some(DiskSpace { free_bytes: free.saturating_mul(block), total_bytes: total.saturating_mul(block) })
 }
 
+/// Bytes in GiB, for messages.
+pub fn gib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1u32 << 30)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

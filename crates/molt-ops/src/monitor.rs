@@ -9,7 +9,7 @@
 
 use crate::alerting::{AlertSink, Raise, Severity};
 use crate::clock::Clock;
-use crate::disk::{self, DiskSpace};
+use crate::disk::{self, gib, DiskSpace};
 use crate::usd;
 use chrono::{DateTime, Duration, Utc};
 use molt_core::ops::{OpsSnapshot, StuckJob};
@@ -500,8 +500,4 @@ impl Monitor {
             details: serde_json::json!({ "free_bytes": space.free_bytes, "total_bytes": space.total_bytes }),
         })
     }
-}
-
-fn gib(bytes: u64) -> f64 {
-    bytes as f64 / f64::from(1u32 << 30)
 }

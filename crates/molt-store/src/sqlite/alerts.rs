@@ -4,6 +4,7 @@
 //! notice is never lost and never queued for a change that did not happen.
 //! Times are the caller's (molt-ops' clock), never SQLite's.
 
+use super::sql_int;
 use crate::error::{StoreError, StoreResult};
 use crate::repo::AlertStore;
 use chrono::{DateTime, Utc};
@@ -22,10 +23,6 @@ const DELIVERY_COLUMNS: &str = "d.id, d.alert_id, d.channel, d.notice, d.state, 
      d.next_attempt_at, d.last_error, d.created_at, d.delivered_at";
 /// Longest error text kept with a delivery.
 const MAX_ERROR_CHARS: usize = 500;
-
-fn sql_count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 fn parsed<T: FromStr<Err = String>>(idx: usize, text: String) -> rusqlite::Result<T> {
     text.parse().map_err(|e: String| {
@@ -187,7 +184,7 @@ fn list(conn: &Connection, firing_only: bool, limit: usize) -> StoreResult<Vec<A
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ALERT_COLUMNS} FROM alerts a {filter} ORDER BY a.id DESC LIMIT ?1"
     ))?;
-    let rows = stmt.query_map([sql_count(limit)], |r| alert_row(r, 0))?;
+    let rows = stmt.query_map([sql_int(limit)], |r| alert_row(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -213,7 +210,7 @@ fn due(conn: &Connection, now: &str, limit: usize) -> StoreResult<Vec<DueDeliver
          WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
          ORDER BY d.next_attempt_at, d.id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![now, sql_count(limit)], |r| {
+    let rows = stmt.query_map(params![now, sql_int(limit)], |r| {
         Ok(DueDelivery { delivery: delivery_row(r, 0)?, alert: alert_row(r, 10)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -1,5 +1,6 @@
 //! Songs, artists, assets and the event log.
 
+use super::bad_text;
 use crate::error::{StoreError, StoreResult};
 use molt_core::catalog::{ArtistRef, Event, NewSong, Song, SongQuery};
 use molt_core::{SongStatus, Stage};
@@ -31,17 +32,13 @@ pub(super) fn song_from_row(r: &Row<'_>) -> rusqlite::Result<Song> {
         audio_mime: r.get(14)?,
         audio_bytes: r.get(15)?,
         rights_status: r.get(16)?,
-        status: status.parse().map_err(|e: String| bad_column(17, e))?,
-        current_stage: stage.map(|s| s.parse::<Stage>()).transpose().map_err(|e| bad_column(18, e))?,
+        status: status.parse().map_err(|e: String| bad_text(17, e))?,
+        current_stage: stage.map(|s| s.parse::<Stage>()).transpose().map_err(|e| bad_text(18, e))?,
         failure_reason: r.get(22)?,
         cost_micro_usd: r.get(19)?,
         created_at: r.get(20)?,
         updated_at: r.get(21)?,
     })
-}
-
-fn bad_column(index: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
 }
 
 pub(super) fn get_song(conn: &Connection, id: i64) -> StoreResult<Option<Song>> {

@@ -195,6 +195,16 @@ impl SqliteStore {
     }
 }
 
+/// A count or limit as SQLite's integer (saturating: no count reaches it).
+pub(crate) fn sql_int<N: TryInto<i64>>(n: N) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// The error for a text column whose value does not parse as its type.
+pub(crate) fn bad_text(column: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
+}
+
 fn open_writer(options: &StoreOptions) -> StoreResult<Connection> {
     let conn = Connection::open(&options.path)?;
     conn.busy_timeout(options.busy_timeout)?;

@@ -2,14 +2,11 @@
 //! report its engineering event, written in the same transaction.
 
 use super::catalog::{event_row, record_event, EVENT_COLUMNS};
+use super::sql_int;
 use crate::error::StoreResult;
 use crate::repo::{LoggedQuery, NewQueryLog, QueryLogEntry};
 use molt_core::catalog::Event;
 use rusqlite::{params, Connection};
-
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 pub(super) fn append(conn: &Connection, entry: &NewQueryLog) -> StoreResult<LoggedQuery> {
     let id: i64 = conn
@@ -21,8 +18,8 @@ pub(super) fn append(conn: &Connection, entry: &NewQueryLog) -> StoreResult<Logg
             params![
                 entry.query_redacted,
                 entry.intent,
-                count(entry.result_count),
-                count(entry.response_ms),
+                sql_int(entry.result_count),
+                sql_int(entry.response_ms),
                 entry.tier
             ],
             |r| r.get(0),
@@ -46,7 +43,7 @@ pub(super) fn newest(conn: &Connection, limit: usize) -> StoreResult<Vec<QueryLo
         "SELECT id, query_redacted, intent, result_count, response_ms, tier, created_at
          FROM query_log ORDER BY id DESC LIMIT ?1",
     )?;
-    let rows = stmt.query_map([count(limit as u64)], |r| {
+    let rows = stmt.query_map([sql_int(limit)], |r| {
         Ok(QueryLogEntry {
             id: r.get(0)?,
             query_redacted: r.get(1)?,
@@ -64,7 +61,7 @@ pub(super) fn events_of_kind(conn: &Connection, kind: &str, limit: usize) -> Sto
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![kind, count(limit as u64)], event_row)?;
+    let rows = stmt.query_map(params![kind, sql_int(limit)], event_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -9,6 +9,7 @@
 //! finishing and skipping are fenced by the owner: a holder whose lease was
 //! taken over writes nothing.
 
+use super::{bad_text, sql_int};
 use crate::error::{StoreError, StoreResult};
 use crate::repo::ScheduleStore;
 use chrono::{DateTime, Utc};
@@ -16,7 +17,6 @@ use molt_core::schedule::{
     CatchUp, ClaimedSchedule, Ensured, RunEnd, RunOutcome, Schedule, ScheduleClaim, ScheduleRun, ScheduleSkip,
 };
 use molt_core::time::{parse_stamp, stamp};
-use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "name, spec, catch_up, enabled, next_due_at, last_due_at, last_started_at, \
@@ -24,26 +24,22 @@ const COLUMNS: &str = "name, spec, catch_up, enabled, next_due_at, last_due_at, 
 
 const RUN_COLUMNS: &str = "id, schedule, due_at, started_at, finished_at, outcome, missed, detail";
 
-fn bad(i: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(i, Type::Text, message.into())
-}
-
 fn time(r: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text: String = r.get(i)?;
-    parse_stamp(&text).ok_or_else(|| bad(i, format!("not a UTC stamp: {text:?}")))
+    parse_stamp(&text).ok_or_else(|| bad_text(i, format!("not a UTC stamp: {text:?}")))
 }
 
 fn opt_time(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     match r.get::<_, Option<String>>(i)? {
         None => Ok(None),
         Some(text) => {
-            parse_stamp(&text).map(Some).ok_or_else(|| bad(i, format!("not a UTC stamp: {text:?}")))
+            parse_stamp(&text).map(Some).ok_or_else(|| bad_text(i, format!("not a UTC stamp: {text:?}")))
         }
     }
 }
 
 fn parsed<T: std::str::FromStr<Err = String>>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
-    r.get::<_, String>(i)?.parse().map_err(|e| bad(i, e))
+    r.get::<_, String>(i)?.parse().map_err(|e| bad_text(i, e))
 }
 
 fn schedule_row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
@@ -58,7 +54,7 @@ fn schedule_row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
         last_finished_at: opt_time(r, 7)?,
         last_outcome: match r.get::<_, Option<String>>(8)? {
             None => None,
-            Some(text) => Some(text.parse::<RunOutcome>().map_err(|e| bad(8, e))?),
+            Some(text) => Some(text.parse::<RunOutcome>().map_err(|e| bad_text(8, e))?),
         },
         last_error: r.get(9)?,
         consecutive_failures: r.get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
@@ -79,10 +75,6 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<ScheduleRun> {
         missed: r.get::<_, i64>(6)?.max(0) as u64,
         detail: r.get(7)?,
     })
-}
-
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Inserts the schedule when it is missing; when the code changed its text or
@@ -141,7 +133,7 @@ pub(super) fn runs(conn: &Connection, name: &str, limit: usize) -> StoreResult<V
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![name, count(limit as u64)], run_row)?;
+    let rows = stmt.query_map(params![name, sql_int(limit)], run_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -219,7 +211,7 @@ pub(super) fn start(
             "INSERT INTO schedule_runs (schedule, due_at, started_at, outcome, missed)
              VALUES (?1, ?2, ?3, 'running', ?4) RETURNING id",
         )?
-        .query_row(params![name, stamp(due_at), now, count(missed)], |r| r.get(0))?;
+        .query_row(params![name, stamp(due_at), now, sql_int(missed)], |r| r.get(0))?;
     Ok(Some(id))
 }
 
@@ -297,7 +289,7 @@ pub(super) fn skip(
             "INSERT INTO schedule_runs (schedule, due_at, started_at, finished_at, outcome, missed, detail)
              VALUES (?1, ?2, ?3, ?3, 'skipped', ?4, ?5)",
         )?
-        .execute(params![name, due, now, count(skip.missed), skip.detail])?;
+        .execute(params![name, due, now, sql_int(skip.missed), skip.detail])?;
     }
     Ok(schedule)
 }

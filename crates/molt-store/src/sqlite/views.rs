@@ -1,12 +1,9 @@
 //! Song view counts per UTC day (`song_views`), added in batches.
 
+use super::sql_int;
 use crate::error::{StoreError, StoreResult};
 use crate::repo::{PopularSong, SongViews, ViewStore};
 use rusqlite::{params, Connection};
-
-fn sql_count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 /// A day as the table stores it; anything else is the caller's bug.
 fn check_day(day: &str) -> StoreResult<()> {
@@ -34,7 +31,7 @@ fn add(conn: &Connection, views: &[SongViews]) -> StoreResult<u64> {
     views.iter().try_for_each(|v| check_day(&v.day))?;
     let mut stored = 0;
     for v in views.iter().filter(|v| v.views > 0) {
-        if stmt.execute(params![v.song_id, v.day, sql_count(v.views)])? > 0 {
+        if stmt.execute(params![v.song_id, v.day, sql_int(v.views)])? > 0 {
             stored += v.views;
         }
     }
@@ -49,7 +46,7 @@ fn popular(conn: &Connection, since_day: &str, limit: usize) -> StoreResult<Vec<
          WHERE v.day >= ?1
          GROUP BY v.song_id ORDER BY n DESC, v.song_id DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![since_day, sql_count(limit as u64)], |r| {
+    let rows = stmt.query_map(params![since_day, sql_int(limit)], |r| {
         Ok(PopularSong { song_id: r.get(0)?, title: r.get(1)?, views: r.get::<_, i64>(2)?.max(0) as u64 })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

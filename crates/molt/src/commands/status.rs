@@ -4,6 +4,7 @@ use super::open_store;
 use crate::output::{emit, CliError, CliResult};
 use molt_core::Config;
 use molt_ops::alerts::Alerter;
+use molt_ops::disk::gib;
 use molt_ops::monitor::{Healer, Monitor, MonitorSettings, StatusReport};
 use molt_ops::{AlertSink, SystemClock};
 use molt_pipeline::runner::Runner;
@@ -140,8 +141,4 @@ fn render(r: &StatusReport, checked_now: bool) -> String {
     );
     out.extend(r.actions.iter().map(|a| format!("  repaired: {a}")));
     out.join("\n")
-}
-
-fn gib(bytes: u64) -> f64 {
-    bytes as f64 / f64::from(1u32 << 30)
 }
