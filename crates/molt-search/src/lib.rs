@@ -11,8 +11,8 @@
 //! - [`service`]: song search — three rankings (FTS5 words with BM25, trigram
 //!   substrings with a LIKE fallback, passage vectors) fused by reciprocal rank,
 //!   snippets, tiers enforced; [`indexer`] keeps the index current from the
-//!   store's outbox; [`text`], [`snippet`], [`tier`], [`ratelimit`], [`vectors`]
-//!   are its parts;
+//!   store's outbox; [`text`], [`snippet`], [`tier`], [`ratelimit`], [`vectors`],
+//!   [`cores`] are its parts;
 //! - [`status`]: "where is my song?": a song's stage, progress and ETA,
 //!   under the same tiers as search;
 //! - [`views`]: how often learners open songs, counted in memory and stored in
@@ -21,6 +21,7 @@
 pub mod intent;
 pub mod redact;
 
+pub mod cores;
 pub mod indexer;
 pub mod ratelimit;
 pub mod recent;

@@ -398,6 +398,10 @@ pub enum BenchCommand {
         /// this file for `bench/search_http.sh`, instead of measuring.
         #[arg(long)]
         write_queries: Option<PathBuf>,
+        /// Also write each cold query's answer (`query<TAB>song ids`, one a
+        /// line) to this file, to compare two builds' answers.
+        #[arg(long)]
+        answers: Option<PathBuf>,
     },
 }
 

@@ -1,4 +1,4 @@
-//! `molt bench corpus` and `molt bench recall` through the real binary, on a
+//! `molt bench corpus`, `recall` and `search` through the real binary, on a
 //! small corpus (30 synthetic songs plus the reference songs) with the real e5
 //! model. Skipped, with `SKIPPED`, when the model is not installed
 //! (scripts/setup.sh installs it). Nothing here depends on timing.
@@ -89,4 +89,21 @@ fn a_small_corpus_is_deterministic_published_indexed_and_finds_the_reference_son
     assert!(fragments["queries"].as_u64().unwrap() >= 50, "{report}");
     assert!(fragments["recall"].as_f64().unwrap() >= 0.95, "{report:#}");
     assert!(report["kinds"]["romanised"]["recall"].as_f64().unwrap() >= 0.95, "{report:#}");
+
+    // The latency bench: every query answered, and its answers written for a
+    // side-by-side diff; the same seed asks the same queries and gets the same answers.
+    let answers = |name: &str| {
+        let path = studio.dir.path().join(name);
+        let args = ["bench", "search", "--data", a.to_str().unwrap(), "--queries", "20", "--cold-only"];
+        let report = json(&studio, &[&args[..], &["--answers", path.to_str().unwrap()]].concat());
+        assert_eq!(report["cold"]["n"], 20, "{report}");
+        std::fs::read_to_string(path).unwrap()
+    };
+    let first = answers("answers-1.tsv");
+    assert_eq!(first, answers("answers-2.tsv"));
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines.len(), 20, "{first}");
+    assert!(lines.iter().all(|l| l.split('\t').count() == 2), "{first}");
+    let found = lines.iter().filter(|l| !l.ends_with('\t')).count();
+    assert!(found >= 15, "most queries come from the corpus and find something: {first}");
 }

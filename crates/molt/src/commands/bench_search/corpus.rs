@@ -212,14 +212,9 @@ pub async fn run(config: &Config, options: Options, json: bool) -> CliResult {
 }
 
 fn write_manifest(config: &Config, manifest: &CorpusManifest) -> CliResult {
-    let path = config.data_dir.join(MANIFEST);
-    let io = |e: std::io::Error| CliError::new("io_error", format!("{}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
     let text =
         serde_json::to_string_pretty(manifest).map_err(|e| CliError::new("internal", e.to_string()))?;
-    std::fs::write(&path, text).map_err(io)
+    super::write_file(&config.data_dir.join(MANIFEST), text.as_bytes())
 }
 
 /// The catalogue for `options`: a function of the seed, N and the word list.

@@ -18,16 +18,16 @@
 
 use super::rng::Rng;
 use super::words::{is_sign, ENGLISH};
-use super::{blocking, open_corpus, percentile, read_manifest, search_service};
+use super::{blocking, open_corpus, percentile, read_manifest, search_service, write_file};
 use crate::commands::search::search_error;
-use crate::output::{emit, CliError, CliResult};
+use crate::output::{emit, CliResult};
 use molt_core::Config;
 use molt_search::{Requester, SearchService, Tier};
 use molt_store::{SearchStore, SqliteStore};
 use molt_vector::{Embedder, Role};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,6 +35,8 @@ pub struct Options {
     pub queries: usize,
     pub seed: u64,
     pub cold_only: bool,
+    /// Where to write the cold answers (`query<TAB>ids`), if anywhere.
+    pub answers: Option<PathBuf>,
 }
 
 const WARM_UP: usize = 30;
@@ -93,8 +95,7 @@ pub async fn write_paths(config: &Config, options: &Options, path: &Path) -> Cli
     let queries = blocking(move || queries(&store, &mut Rng::new(seed), manifest.songs, n)).await?;
     let lines: Vec<String> =
         queries.iter().map(|(_, q)| format!("/api/v1/search?q={}", percent_encode(q))).collect();
-    std::fs::write(path, lines.join("\n") + "\n")
-        .map_err(|e| CliError::new("io_error", format!("{}: {e}", path.display())))?;
+    write_file(path, (lines.join("\n") + "\n").as_bytes())?;
     eprintln!("wrote {} distinct queries to {}", lines.len(), path.display());
     Ok(())
 }
@@ -125,8 +126,11 @@ fn measure(
     for (_, q) in warm_up {
         run_one(service, q)?;
     }
-    let cold = timed(service, measured)?;
-    let warm = if options.cold_only { None } else { Some(timed(service, measured)?) };
+    let (cold, answers) = timed(service, measured)?;
+    if let Some(path) = &options.answers {
+        write_answers(path, measured, &answers)?;
+    }
+    let warm = if options.cold_only { None } else { Some(timed(service, measured)?.0) };
     let embed = embed_times(&model, measured);
     let cold_total: f64 = cold.iter().zip(measured).filter(|(_, (k, _))| *k != "short").map(|(t, _)| t).sum();
     Ok(LatencyReport {
@@ -153,21 +157,39 @@ fn slowest(queries: &[(&'static str, String)], ms: &[f64]) -> Vec<Slow> {
     all
 }
 
-fn run_one(service: &SearchService, query: &str) -> CliResult<usize> {
+/// The song ids answered, best first.
+fn run_one(service: &SearchService, query: &str) -> CliResult<Vec<i64>> {
     let response =
         service.search(&Requester::new(Tier::Anonymous, None), query, None).map_err(search_error)?;
-    Ok(response.results.len())
+    Ok(response.results.iter().map(|r| r.song_id).collect())
 }
 
-/// Milliseconds per query, end to end, in order.
-fn timed(service: &SearchService, queries: &[(&'static str, String)]) -> CliResult<Vec<f64>> {
-    let mut out = Vec::with_capacity(queries.len());
+/// Milliseconds per query, end to end, in order, and each query's answer.
+fn timed(
+    service: &SearchService,
+    queries: &[(&'static str, String)],
+) -> CliResult<(Vec<f64>, Vec<Vec<i64>>)> {
+    let mut ms = Vec::with_capacity(queries.len());
+    let mut answers = Vec::with_capacity(queries.len());
     for (_, q) in queries {
         let started = Instant::now();
-        run_one(service, q)?;
-        out.push(started.elapsed().as_secs_f64() * 1000.0);
+        answers.push(run_one(service, q)?);
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok(out)
+    Ok((ms, answers))
+}
+
+/// `query<TAB>id,id,…` a line, in query order: `diff` two builds' files.
+fn write_answers(path: &Path, queries: &[(&'static str, String)], answers: &[Vec<i64>]) -> CliResult {
+    let lines: String = queries
+        .iter()
+        .zip(answers)
+        .map(|((_, q), ids)| {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!("{q}\t{}\n", ids.join(","))
+        })
+        .collect();
+    write_file(path, lines.as_bytes())
 }
 
 /// The query embedding alone, for the queries the vector ranking embeds (3+ characters).

@@ -47,9 +47,9 @@ pub async fn run(config: &Config, command: BenchCommand, json: bool) -> CliResul
             let config = with_data_dir(config, &data);
             recall::run(&config, &file, k.max(1), json).await
         }
-        BenchCommand::Search { data, queries, seed, cold_only, write_queries } => {
+        BenchCommand::Search { data, queries, seed, cold_only, write_queries, answers } => {
             let config = with_data_dir(config, &data);
-            let options = latency::Options { queries, seed, cold_only };
+            let options = latency::Options { queries, seed, cold_only, answers };
             match write_queries {
                 Some(path) => latency::write_paths(&config, &options, &path).await,
                 None => latency::run(&config, options, json).await,
@@ -112,6 +112,20 @@ fn search_service(
 async fn open_corpus(config: &Config) -> CliResult<SqliteStore> {
     read_manifest(config)?;
     open_store(config).await
+}
+
+/// Writes `bytes` to `path` through a temp file beside it and a rename, so a
+/// reader never sees half a file (the directories are made first).
+fn write_file(path: &Path, bytes: &[u8]) -> CliResult {
+    let io = |e: std::io::Error| CliError::new("io_error", format!("{}: {e}", path.display()));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }
 
 /// Runs blocking work off the async runtime.
