@@ -432,23 +432,7 @@ impl SearchService {
         let plan = Plan::new(&self.segmenter, query);
         let depth = RANKING_DEPTH.max(limit);
 
-        let _this_query = self.cores.enter();
-        let (text_rankings, vector_hits) =
-            match self.wants_vectors(&plan).then(|| self.cores.spare()).flatten() {
-                // The vector ranking on a second thread while a core is idle: the
-                // same three rankings, fused the same way, sooner.
-                Some(_spare) => std::thread::scope(|scope| {
-                    let vectors = scope.spawn(|| self.rank_vectors(&plan, published_only, depth));
-                    let text = self.rank_text(&plan, published_only, depth);
-                    (text, vectors.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                }),
-                None => (
-                    self.rank_text(&plan, published_only, depth),
-                    self.rank_vectors(&plan, published_only, depth),
-                ),
-            };
-        let mut rankings = text_rankings?;
-        let vector_hits = vector_hits?;
+        let (mut rankings, vector_hits) = self.rank_all(&plan, published_only, depth)?;
         if let Some(hits) = &vector_hits {
             rankings.push(("vector", hits.iter().map(|h| h.song_id).collect()));
         }
@@ -479,6 +463,38 @@ impl SearchService {
             if results.is_empty() { self.suggestions(&plan, published_only)? } else { Vec::new() };
         let complete = !self.wants_vectors(&plan) || vector_hits.is_some();
         Ok((results, suggestions, complete))
+    }
+
+    /// The three rankings: the vector ranking on a second thread while a core
+    /// is idle (the same rankings, fused the same way, sooner), else one after
+    /// the other. A failed text ranking is the answer's error either way.
+    #[allow(clippy::type_complexity)]
+    fn rank_all(
+        &self,
+        plan: &Plan,
+        published_only: bool,
+        depth: usize,
+    ) -> Result<(Vec<(&'static str, Vec<i64>)>, Option<Vec<SongHit>>), SearchError> {
+        let _this_query = self.cores.enter();
+        let vectors = || self.rank_vectors(plan, published_only, depth);
+        let Some(_spare) = self.wants_vectors(plan).then(|| self.cores.spare()).flatten() else {
+            let text = self.rank_text(plan, published_only, depth)?;
+            return Ok((text, vectors()?));
+        };
+        // The second thread logs where this one does (the request's span and subscriber).
+        let (span, dispatch) = (tracing::Span::current(), tracing::dispatcher::get_default(Clone::clone));
+        std::thread::scope(|scope| {
+            let beside = std::thread::Builder::new().spawn_scoped(scope, || {
+                tracing::dispatcher::with_default(&dispatch, || span.in_scope(vectors))
+            });
+            let text = self.rank_text(plan, published_only, depth);
+            let hits = match beside {
+                Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had (the system's limit): this one does it.
+                Err(_) => text.is_ok().then(vectors).transpose().map(Option::flatten),
+            };
+            Ok((text?, hits?))
+        })
     }
 
     /// The word ranking and, for a query with letters, the substring ranking.

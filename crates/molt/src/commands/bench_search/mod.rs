@@ -114,18 +114,17 @@ async fn open_corpus(config: &Config) -> CliResult<SqliteStore> {
     open_store(config).await
 }
 
-/// Writes `bytes` to `path` through a temp file beside it and a rename, so a
-/// reader never sees half a file (the directories are made first).
+/// Writes `bytes` to `path` through a temp file beside it (synced, then
+/// renamed), so a reader never sees half a file; the directories are made first.
 fn write_file(path: &Path, bytes: &[u8]) -> CliResult {
+    use std::io::Write;
     let io = |e: std::io::Error| CliError::new("io_error", format!("{}: {e}", path.display()));
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path.file_name().ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).and_then(|()| tmp.as_file().sync_all()).map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 /// Runs blocking work off the async runtime.
