@@ -400,7 +400,7 @@ pub enum BenchCommand {
         write_queries: Option<PathBuf>,
         /// Also write each cold query's answer (`query<TAB>song ids`, one a
         /// line) to this file, to compare two builds' answers.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "write_queries")]
         answers: Option<PathBuf>,
     },
 }

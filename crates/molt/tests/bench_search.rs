@@ -106,4 +106,12 @@ fn a_small_corpus_is_deterministic_published_indexed_and_finds_the_reference_son
     assert!(lines.iter().all(|l| l.split('\t').count() == 2), "{first}");
     let found = lines.iter().filter(|l| !l.ends_with('\t')).count();
     assert!(found >= 15, "most queries come from the corpus and find something: {first}");
+    // A bad output path is refused before measuring; answers and query paths are one or the other.
+    let data = a.to_str().unwrap();
+    let dir = studio.run(["bench", "search", "--data", data, "--queries", "5", "--answers", data]);
+    assert!(!dir.status.success() && stderr(&dir).contains("is a directory, not a file"), "{}", stderr(&dir));
+    let both =
+        studio.run(["bench", "search", "--data", data, "--answers", "x.tsv", "--write-queries", "y.txt"]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+    assert!(stderr(&both).contains("cannot be used with"), "{}", stderr(&both));
 }

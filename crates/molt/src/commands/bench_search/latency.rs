@@ -18,7 +18,7 @@
 
 use super::rng::Rng;
 use super::words::{is_sign, ENGLISH};
-use super::{blocking, open_corpus, percentile, read_manifest, search_service, write_file};
+use super::{blocking, open_corpus, percentile, read_manifest, search_service, temp_file_for, write_file};
 use crate::commands::search::search_error;
 use crate::output::{emit, CliResult};
 use molt_core::Config;
@@ -79,6 +79,9 @@ const SLOWEST: usize = 10;
 
 pub async fn run(config: &Config, options: Options, json: bool) -> CliResult {
     let manifest = read_manifest(config)?;
+    if let Some(path) = &options.answers {
+        temp_file_for(path)?; // fails now, not after the measurement
+    }
     let store = open_corpus(config).await?;
     let (service, model) = search_service(config, &store)?;
     let songs = manifest.songs;

@@ -119,12 +119,23 @@ async fn open_corpus(config: &Config) -> CliResult<SqliteStore> {
 fn write_file(path: &Path, bytes: &[u8]) -> CliResult {
     use std::io::Write;
     let io = |e: std::io::Error| CliError::new("io_error", format!("{}: {e}", path.display()));
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut tmp = temp_file_for(path)?;
     tmp.write_all(bytes).and_then(|()| tmp.as_file().sync_all()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// A temp file in the directory `path` will be in (made if missing), or why
+/// `path` cannot be written: called before a long measurement too, so that a
+/// bad output path fails at once rather than after minutes of work.
+fn temp_file_for(path: &Path) -> CliResult<tempfile::NamedTempFile> {
+    let io = |e: std::io::Error| CliError::new("io_error", format!("{}: {e}", path.display()));
+    if path.is_dir() {
+        return Err(CliError::new("io_error", format!("{} is a directory, not a file", path.display())));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    tempfile::NamedTempFile::new_in(dir).map_err(io)
 }
 
 /// Runs blocking work off the async runtime.
